@@ -1,6 +1,7 @@
 // ESLint flat config: typescript-eslint's recommended type-aware rules over src, test, bench, examples.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'build/**', 'native/build/**'] },
@@ -21,6 +22,6 @@ export default tseslint.config(
   },
   {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    languageOptions: { globals: { ...globals.node } },
   },
 );
