@@ -1,0 +1,141 @@
+/**
+ * NDIS_STATUS values, with the numeric values of ndis.h / ntstatus.h.
+ *
+ * Representation: NDIS_STATUS is a 32-bit signed integer in C (it is an NTSTATUS). Every constant
+ * here is stored as a signed int32 (`0xC0000001 | 0` = -1073741823), so that a status field keeps
+ * one number representation for its whole life (V8 small integers; no switch to heap doubles when a
+ * field that held 0 later holds an error). Compare statuses with `===` against these constants; use
+ * {@link formatStatus} to print one as `0xC0000001`.
+ */
+
+/** An NDIS_STATUS (signed 32-bit). */
+export type NdisStatus = number;
+
+/** NDIS_STATUS codes (ndis.h), as signed int32. */
+export const NDIS_STATUS = {
+  SUCCESS: 0x00000000,
+  PENDING: 0x00000103,
+  NOT_RECOGNIZED: 0x00010001,
+  NOT_COPIED: 0x00010002,
+  NOT_ACCEPTED: 0x00010003,
+  CALL_ACTIVE: 0x00010007,
+  INDICATION_REQUIRED: 0x40230001,
+
+  // Status indication codes (NdisMIndicateStatusEx / StatusHandlerEx).
+  ONLINE: 0x40010003,
+  RESET_START: 0x40010004,
+  RESET_END: 0x40010005,
+  RING_STATUS: 0x40010006,
+  CLOSED: 0x40010007,
+  WAN_LINE_UP: 0x40010008,
+  WAN_LINE_DOWN: 0x40010009,
+  WAN_FRAGMENT: 0x4001000a,
+  MEDIA_CONNECT: 0x4001000b,
+  MEDIA_DISCONNECT: 0x4001000c,
+  HARDWARE_LINE_UP: 0x4001000d,
+  HARDWARE_LINE_DOWN: 0x4001000e,
+  INTERFACE_UP: 0x4001000f,
+  INTERFACE_DOWN: 0x40010010,
+  MEDIA_BUSY: 0x40010011,
+  MEDIA_SPECIFIC_INDICATION: 0x40010012,
+  LINK_SPEED_CHANGE: 0x40010013,
+  LINK_STATE: 0x40010017,
+  NETWORK_CHANGE: 0x40010018,
+  MEDIA_SPECIFIC_INDICATION_EX: 0x40010019,
+  PORT_STATE: 0x40010022,
+  OPER_STATUS: 0x40010023,
+  PACKET_FILTER: 0x40010024,
+  IP_OPER_STATUS: 0x40010026,
+  OFFLOAD_PAUSE: 0x40020001,
+  UPLOAD_ALL: 0x40020002,
+  OFFLOAD_RESUME: 0x40020003,
+  OFFLOAD_PARTIAL_SUCCESS: 0x40020004,
+  OFFLOAD_STATE_INVALID: 0x40020005,
+  TASK_OFFLOAD_CURRENT_CONFIG: 0x40020006,
+  TASK_OFFLOAD_HARDWARE_CAPABILITIES: 0x40020007,
+  OFFLOAD_ENCASPULATION_CHANGE: 0x40020008,
+  HD_SPLIT_CURRENT_CONFIG: 0x4002000c,
+  RECEIVE_QUEUE_STATE: 0x4002000d,
+  VF_CONFIG_STATE: 0x4002000e,
+  RECEIVE_FILTER_CURRENT_CAPABILITIES: 0x40020010,
+  RECEIVE_FILTER_HARDWARE_CAPABILITIES: 0x40020020,
+  RECEIVE_FILTER_QUEUE_PARAMETERS: 0x40020030,
+  NIC_SWITCH_CURRENT_CAPABILITIES: 0x40020040,
+  NIC_SWITCH_HARDWARE_CAPABILITIES: 0x40020050,
+  RECEIVE_FILTER_QUEUE_STATE_CHANGE: 0x40020070,
+  PM_WOL_PATTERN_REJECTED: 0x40030051,
+  PM_OFFLOAD_REJECTED: 0x40030052,
+  PM_CAPABILITIES_CHANGE: 0x40030053,
+
+  // Warnings and errors.
+  NOT_RESETTABLE: 0x80010001 | 0,
+  SOFT_ERRORS: 0x80010003 | 0,
+  HARD_ERRORS: 0x80010004 | 0,
+  BUFFER_OVERFLOW: 0x80000005 | 0,
+  FAILURE: 0xc0000001 | 0,
+  INVALID_DEVICE_REQUEST: 0xc0000010 | 0,
+  INVALID_PARAMETER: 0xc000000d | 0,
+  RESOURCES: 0xc000009a | 0,
+  NOT_SUPPORTED: 0xc00000bb | 0,
+  INVALID_STATE: 0xc0000184 | 0,
+  NETWORK_UNREACHABLE: 0xc000023c | 0,
+  CLOSING: 0xc0010002 | 0,
+  BAD_VERSION: 0xc0010004 | 0,
+  BAD_CHARACTERISTICS: 0xc0010005 | 0,
+  ADAPTER_NOT_FOUND: 0xc0010006 | 0,
+  OPEN_FAILED: 0xc0010007 | 0,
+  DEVICE_FAILED: 0xc0010008 | 0,
+  MULTICAST_FULL: 0xc0010009 | 0,
+  MULTICAST_EXISTS: 0xc001000a | 0,
+  MULTICAST_NOT_FOUND: 0xc001000b | 0,
+  REQUEST_ABORTED: 0xc001000c | 0,
+  RESET_IN_PROGRESS: 0xc001000d | 0,
+  CLOSING_INDICATING: 0xc001000e | 0,
+  INVALID_PACKET: 0xc001000f | 0,
+  OPEN_LIST_FULL: 0xc0010010 | 0,
+  ADAPTER_NOT_READY: 0xc0010011 | 0,
+  ADAPTER_NOT_OPEN: 0xc0010012 | 0,
+  NOT_INDICATING: 0xc0010013 | 0,
+  INVALID_LENGTH: 0xc0010014 | 0,
+  INVALID_DATA: 0xc0010015 | 0,
+  BUFFER_TOO_SHORT: 0xc0010016 | 0,
+  INVALID_OID: 0xc0010017 | 0,
+  ADAPTER_REMOVED: 0xc0010018 | 0,
+  UNSUPPORTED_MEDIA: 0xc0010019 | 0,
+  GROUP_ADDRESS_IN_USE: 0xc001001a | 0,
+  FILE_NOT_FOUND: 0xc001001b | 0,
+  ERROR_READING_FILE: 0xc001001c | 0,
+  ALREADY_MAPPED: 0xc001001d | 0,
+  RESOURCE_CONFLICT: 0xc001001e | 0,
+  NO_CABLE: 0xc001001f | 0,
+  INVALID_ADDRESS: 0xc0010022 | 0,
+  // NDIS 6 codes (STATUS_NDIS_*).
+  SEND_ABORTED: 0xc023000c | 0,
+  MEDIA_DISCONNECTED: 0xc023001f | 0,
+  PAUSED: 0xc023002a | 0,
+  INTERFACE_NOT_FOUND: 0xc023002b | 0,
+  UNSUPPORTED_REVISION: 0xc023002c | 0,
+  INVALID_PORT: 0xc023002d | 0,
+  INVALID_PORT_STATE: 0xc023002e | 0,
+  LOW_POWER_STATE: 0xc023002f | 0,
+  UPLOAD_IN_PROGRESS: 0xc0231001 | 0,
+  OFFLOAD_CONNECTION_REJECTED: 0xc0231012 | 0,
+} as const;
+
+/** NT_SUCCESS / NDIS_STATUS success test: severity is success or informational (status >= 0 as int32). */
+export function ndisSuccess(status: NdisStatus): boolean {
+  return status >= 0;
+}
+
+let statusNames: Map<number, string> | null = null;
+
+/** `NDIS_STATUS_PAUSED (0xC023002A)`: the symbolic name (when known) and the hex value. */
+export function formatStatus(status: NdisStatus): string {
+  if (statusNames === null) {
+    statusNames = new Map();
+    for (const [k, v] of Object.entries(NDIS_STATUS)) if (!statusNames.has(v)) statusNames.set(v, `NDIS_STATUS_${k}`);
+  }
+  const hex = `0x${(status >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;
+  const name = statusNames.get(status | 0);
+  return name === undefined ? hex : `${name} (${hex})`;
+}
