@@ -24,7 +24,9 @@ export type NdisErrorCode =
   | 'ERR_NDIS_IRQL'
   | 'ERR_NDIS_ALREADY_REGISTERED'
   | 'ERR_NDIS_BINDING'
-  | 'ERR_NDIS_UNAVAILABLE';
+  | 'ERR_NDIS_UNAVAILABLE'
+  | 'ERR_NDIS_TIMEOUT'
+  | 'ERR_NDIS_VERIFIER';
 
 /** Base class of every error ndis-ts throws. */
 export class NdisError extends Error {

@@ -295,6 +295,11 @@ export class NetBufferPool {
     }
     this.freed = true;
   }
+
+  /** True once {@link free} has succeeded. */
+  get isFreed(): boolean {
+    return this.freed;
+  }
 }
 
 /** Models NdisFreeNetBuffer: returns a NET_BUFFER to the pool it came from. */
