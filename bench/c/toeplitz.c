@@ -3,12 +3,14 @@
  * tables (one 256-entry table of 32-bit contributions per input byte), the same technique as
  * src/offload/rss/toeplitz.ts, over the same packet buffer (same generator, same seed).
  *
- * usage: toeplitz <ipv4|ipv4-ports|ipv6|ipv6-ports> [check]
- *   prints hashes per second (best of 5 rounds of at least 200 ms), or with `check` the XOR of
- *   the hashes of one pass over the packets, so the caller can confirm both sides did the same work.
+ * usage: toeplitz <ipv4|ipv4-ports|ipv6|ipv6-ports> [check | rounds]
+ *   prints hashes per second (best of `rounds` rounds of at least 200 ms, default 5), or with
+ *   `check` the XOR of the hashes of one pass over the packets, so the caller can confirm both
+ *   sides did the same work.
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -95,7 +97,7 @@ int main(int argc, char **argv) {
   for (int k = 0; k < 4 && argc > 1; k++)
     if (strcmp(argv[1], kinds[k]) == 0) kind = k;
   if (kind < 0) {
-    fprintf(stderr, "usage: toeplitz <ipv4|ipv4-ports|ipv6|ipv6-ports> [check]\n");
+    fprintf(stderr, "usage: toeplitz <ipv4|ipv4-ports|ipv6|ipv6-ports> [check | rounds]\n");
     return 2;
   }
   build_tables();
@@ -104,10 +106,12 @@ int main(int argc, char **argv) {
     printf("%u\n", pass(kind));
     return 0;
   }
+  int rounds = argc > 2 ? atoi(argv[2]) : 5;
+  if (rounds < 1) rounds = 1;
   double best = 0;
   uint32_t acc = 0;
   for (int i = 0; i < 50; i++) acc ^= pass(kind); /* warm-up */
-  for (int r = 0; r < 5; r++) {
+  for (int r = 0; r < rounds; r++) {
     long passes = 0;
     double start = now_ms(), elapsed;
     do {
