@@ -1,5 +1,5 @@
 /**
- * Capture files: a streaming pcapng writer, pcapng and classic pcap readers, and file helpers.
+ * Capture files: a streaming pcapng writer, pcapng and classic pcap readers, and reading and writing files on disk.
  * The format code is pure (bytes in, bytes out); only file.ts touches the file system.
  */
 export * from './constants.js';

@@ -74,7 +74,7 @@ void test('the nanosecond and microsecond fast paths agree with bigint at the ed
   }
 });
 
-void test('bigint helpers', () => {
+void test('bigint conversions', () => {
   assert.equal(timestampToBigInt(1_700_000_000, 5), 1_700_000_000_000_000_005n);
   assert.deepEqual(timestampFromBigInt(1_700_000_000_000_000_005n), { seconds: 1_700_000_000, nanoseconds: 5 });
 });
