@@ -1,6 +1,7 @@
 /**
- * Capture files: a streaming pcapng writer, pcapng and classic pcap readers, and reading and writing files on disk.
- * The format code is pure (bytes in, bytes out); only file.ts touches the file system.
+ * Capture files: a streaming pcapng writer, pcapng and classic pcap readers, and reading and
+ * writing them on disk. The format code is pure (bytes in, bytes out); only file.ts touches the
+ * file system.
  */
 export * from './constants.js';
 export {

@@ -49,13 +49,17 @@ export interface PcapngSection {
   readonly offset: number;
   /** Byte order of the section. */
   readonly littleEndian: boolean;
-  /** Major and minor version. */
+  /** Major version (always 1 for a section that was read). */
   readonly major: number;
+  /** Minor version. */
   readonly minor: number;
-  /** shb_hardware, shb_os, shb_userappl, opt_comment, or null. */
+  /** shb_hardware, or null. */
   readonly hardware: string | null;
+  /** shb_os, or null. */
   readonly os: string | null;
+  /** shb_userappl, or null. */
   readonly userApplication: string | null;
+  /** opt_comment (several joined by a newline), or null. */
   readonly comment: string | null;
 }
 
@@ -339,7 +343,7 @@ export class PcapngReader implements CaptureReader, Iterable<CaptureFrame | Capt
         );
       }
       const text = (): string => decoder.decode(this.bytes.subarray(o + 4, o + 4 + n));
-      if (code === PCAPNG_OPT_COMMENT) section.comment = text();
+      if (code === PCAPNG_OPT_COMMENT) section.comment = section.comment === null ? text() : `${section.comment}\n${text()}`;
       else if (code === PCAPNG_SHB_HARDWARE) section.hardware = text();
       else if (code === PCAPNG_SHB_OS) section.os = text();
       else if (code === PCAPNG_SHB_USERAPPL) section.userApplication = text();
