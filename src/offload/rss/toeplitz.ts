@@ -97,7 +97,7 @@ export class ToeplitzHasher {
    * position `i`. Sized for the largest key so that `setKey` never reallocates.
    */
   private readonly table: Int32Array;
-  private keyBytes: Uint8Array;
+  private readonly keyBytes: Uint8Array;
   private maxInput: number;
 
   /** Builds the contribution tables for `key` (5 to 40 bytes; 40 for every RSS tuple). */
