@@ -194,7 +194,10 @@ export class MiniportBlock implements SendTarget, ReturnTarget {
   /** Rebuilds the data-path links of the stack (after attach, detach, or handler changes). */
   rebuildDataPath(): void {
     const fs = this.filters;
+    // The miniport edge is the bottom of the send and return paths.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     let lowerSend: SendTarget = this;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     let lowerReturn: ReturnTarget = this;
     for (let i = 0; i < fs.length; i++) {
       const f = fs[i]!;
