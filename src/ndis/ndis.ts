@@ -2043,6 +2043,7 @@ export class Ndis {
     const s = this.scheduler;
     const deadline = s.nowMs() + timeoutMs;
     let done = false;
+    let idleTurns = 0;
     s.hold();
     try {
       const guard = new Promise<never>((_, reject) => {
@@ -2051,6 +2052,15 @@ export class Ndis {
           if (s.nowMs() > deadline) {
             reject(new NdisError('ERR_NDIS_TIMEOUT', `gave up waiting after ${timeoutMs} ms of ${s.mode} time`));
             return;
+          }
+          // Virtual time with nothing ready and no timer armed will never settle the wait.
+          if (s.mode === 'virtual' && !s.hasReadyWork() && s.nextTimerDue() === Infinity) {
+            if (++idleTurns > 2000) {
+              reject(new NdisError('ERR_NDIS_TIMEOUT', `nothing left to run at ${s.nowMs().toFixed(3)} ms of virtual time: no DPC, work item or timer can settle this wait`));
+              return;
+            }
+          } else {
+            idleTurns = 0;
           }
           setImmediate(check);
         };
