@@ -36,3 +36,11 @@ export function setU32(b: Uint8Array, o: number, v: number): void {
 export function copyBytes(dst: Uint8Array, d: number, src: Uint8Array, so: number, n: number): void {
   for (let i = 0; i < n; i++) dst[d + i] = src[so + i]!;
 }
+
+/**
+ * True when `[offset, offset+length)` lies inside `bytes` and `length >= min`: the one bounds check
+ * a view's `wrap` makes before trusting any field. NaN or negative values fail it.
+ */
+export function spans(bytes: Uint8Array, offset: number, length: number, min: number): boolean {
+  return offset >= 0 && length >= min && offset + length <= bytes.length;
+}
