@@ -90,6 +90,12 @@ export const ND_OPT_DNSSL = 31;
 export const ND_RA_FLAG_MANAGED = 0x80;
 /** Router advertisement flag byte: other configuration (ND_RA_FLAG_OTHER). */
 export const ND_RA_FLAG_OTHER = 0x40;
+/** Router advertisement flag byte: home agent (ND_RA_FLAG_HOME_AGENT, RFC 6275 7.1). */
+export const ND_RA_FLAG_HOME_AGENT = 0x20;
+/** Router advertisement flag byte: default router preference field (ND_RA_FLAG_RTPREF_MASK, RFC 4191 2.2). */
+export const ND_RA_FLAG_RTPREF_MASK = 0x18;
+/** Router advertisement flag byte: proxied (ND_RA_FLAG_PROXY, RFC 4389 4.1.3.3). */
+export const ND_RA_FLAG_PROXY = 0x04;
 /** Neighbor advertisement flag byte: router (ND_NA_FLAG_ROUTER, top bit of the first body byte). */
 export const ND_NA_FLAG_ROUTER = 0x80;
 /** Neighbor advertisement flag byte: solicited (ND_NA_FLAG_SOLICITED). */
@@ -493,6 +499,12 @@ export interface NdpRouterAdvertRepr {
   curHopLimit: number;
   managed: boolean;
   other: boolean;
+  /** H: the router is also a Mobile IPv6 home agent. */
+  homeAgent: boolean;
+  /** Default router preference, the 2-bit field: 1 high, 0 medium, 3 low, 2 reserved (RFC 4191 2.2). */
+  routerPreference: number;
+  /** P: proxied advertisement (RFC 4389). */
+  proxy: boolean;
   routerLifetime: number;
   reachableTime: number;
   retransTimer: number;
@@ -616,6 +628,9 @@ function parseNdp(packet: Icmpv6Packet, type: number): Icmpv6Repr | number {
         curHopLimit: packet.curHopLimit,
         managed: (flags & ND_RA_FLAG_MANAGED) !== 0,
         other: (flags & ND_RA_FLAG_OTHER) !== 0,
+        homeAgent: (flags & ND_RA_FLAG_HOME_AGENT) !== 0,
+        routerPreference: (flags & ND_RA_FLAG_RTPREF_MASK) >>> 3,
+        proxy: (flags & ND_RA_FLAG_PROXY) !== 0,
         routerLifetime: packet.routerLifetime,
         reachableTime: packet.reachableTime,
         retransTimer: packet.retransTimer,
@@ -704,7 +719,8 @@ export function emitIcmpv6Repr(
       break;
     case ND_ROUTER_ADVERT:
       view.curHopLimit = repr.curHopLimit;
-      bytes[offset + 5] = (repr.managed ? ND_RA_FLAG_MANAGED : 0) | (repr.other ? ND_RA_FLAG_OTHER : 0);
+      bytes[offset + 5] = (repr.managed ? ND_RA_FLAG_MANAGED : 0) | (repr.other ? ND_RA_FLAG_OTHER : 0) |
+        (repr.homeAgent ? ND_RA_FLAG_HOME_AGENT : 0) | ((repr.routerPreference & 3) << 3) | (repr.proxy ? ND_RA_FLAG_PROXY : 0);
       view.routerLifetime = repr.routerLifetime;
       view.reachableTime = repr.reachableTime;
       view.retransTimer = repr.retransTimer;
