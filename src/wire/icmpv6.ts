@@ -349,8 +349,11 @@ export class Icmpv6Packet {
  * length (`length` 8 for link-layer addresses and MTU, 32 for prefix information).
  */
 export class NdpOptionCursor {
+  /** The array being walked. */
   bytes: Uint8Array;
+  /** Where the next option starts. */
   position: number;
+  /** End of the options area. */
   end: number;
   /** Type of the current option (ND_OPT_*). */
   type: number;

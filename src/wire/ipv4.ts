@@ -361,6 +361,7 @@ export class Ipv4Packet {
  * EOL is reported as an option of length 1 and ends the walk.
  */
 export class Ipv4OptionCursor {
+  /** The array being walked. */
   bytes: Uint8Array;
   /** Where the next option starts. */
   position: number;

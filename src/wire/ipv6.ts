@@ -442,8 +442,11 @@ export function walkIpv6Headers(bytes: Uint8Array, offset: number, length: numbe
  * with length 1; `offset` is the option's type byte and `dataOffset` its first data byte.
  */
 export class Ipv6OptionCursor {
+  /** The array being walked. */
   bytes: Uint8Array;
+  /** Where the next option starts. */
   position: number;
+  /** End of the options area. */
   end: number;
   /** Option type of the current option. */
   type: number;
