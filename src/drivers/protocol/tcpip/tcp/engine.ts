@@ -1055,7 +1055,8 @@ export class TcpEngine {
       }
     } else if (ack === oldUna) {
       // ---- possible duplicate ACK (RFC 5681 section 2; RFC 6675 section 2) ----
-      const outstanding = c.sndMax !== c.sndUna;
+      // Not while probing a zero window: the probe byte is outstanding but not lost.
+      const outstanding = c.sndMax !== c.sndUna && !c.persisting && c.sndWnd > 0;
       const plain =
         this.segDataLen === 0 && (this.segFlags & (TCP_SYN | TCP_FIN)) === 0 && !windowChanged;
       if (outstanding && (plain || newlySacked > 0)) {
@@ -1323,7 +1324,7 @@ export class TcpEngine {
         go = true; // a bare FIN needs no window (it takes no buffer space at the receiver)
       }
       if (!go) {
-        if (c.ackNow || this.windowUpdateDue(c)) this.emit(c, c.sndNxt, 0, TCP_ACK);
+        if (c.ackNow) this.emit(c, c.sndNxt, 0, TCP_ACK);
         break;
       }
       const sendFin = this.finDue(c, len);
@@ -1454,7 +1455,10 @@ export class TcpEngine {
     const s = c.state;
     if (s === TcpState.SYN_SENT || s === TcpState.SYN_RECEIVED || s === TcpState.CLOSED || s === TcpState.TIME_WAIT || c.rcvFin) return false;
     const cap = c.rcvRing.capacity;
-    const right = seqAdd(c.rcvNxt, cap - c.rcvRing.length);
+    let free = cap - c.rcvRing.length;
+    const most = 65535 << c.rcvWscale; // the largest window the field can carry
+    if (free > most) free = most;
+    const right = seqAdd(c.rcvNxt, free);
     const grow = seqDiff(right, c.rcvAdv);
     if (grow <= 0) return false;
     if (grow >= cap >>> 1) return true;
