@@ -28,6 +28,8 @@ export interface TcpEngineOptions {
   delayedAckSegments?: number;
   /** Maximum segment lifetime in ms; TIME-WAIT lasts 2 * MSL (RFC 9293 3.4.2). Default 30 s. */
   mslMs?: number;
+  /** How long a connection closed by its user waits in FIN-WAIT-2 for the peer's FIN, ms. Default 60 s. */
+  finWait2TimeoutMs?: number;
   /** Idle time before the first keep-alive probe, ms (RFC 1122 4.2.3.6: at least 2 hours). */
   keepAliveIdleMs?: number;
   /** Interval between unanswered keep-alive probes, ms. Default 75 s. */
@@ -91,6 +93,7 @@ export class TcpConfig {
   delayedAckMs: number;
   delayedAckSegments: number;
   mslMs: number;
+  finWait2TimeoutMs: number;
   keepAliveIdleMs: number;
   keepAliveIntervalMs: number;
   keepAliveProbes: number;
@@ -119,6 +122,7 @@ export class TcpConfig {
     this.delayedAckMs = nonNegative('delayedAckMs', o.delayedAckMs, 200);
     this.delayedAckSegments = positive('delayedAckSegments', o.delayedAckSegments, 2);
     this.mslMs = nonNegative('mslMs', o.mslMs, 30_000);
+    this.finWait2TimeoutMs = positive('finWait2TimeoutMs', o.finWait2TimeoutMs, 60_000);
     this.keepAliveIdleMs = positive('keepAliveIdleMs', o.keepAliveIdleMs, 2 * 3600 * 1000);
     this.keepAliveIntervalMs = positive('keepAliveIntervalMs', o.keepAliveIntervalMs, 75_000);
     this.keepAliveProbes = positive('keepAliveProbes', o.keepAliveProbes, 9);

@@ -305,6 +305,8 @@ export class TcpConnection implements TcpTimerTarget {
   // ---- user options and outcome ----
   /** Nagle's algorithm off. */
   noDelay: boolean;
+  /** The user closed the connection (CLOSE): it finishes on its own, without a user. */
+  userClosed: boolean;
   /** `TCP_EV_*` bits waiting for delivery. */
   events: number;
   /** Queued on the engine's event list. */
@@ -407,6 +409,7 @@ export class TcpConnection implements TcpTimerTarget {
     this.lastReceived = 0;
     this.idleTimeoutMs = 0;
     this.noDelay = false;
+    this.userClosed = false;
     this.events = 0;
     this.eventQueued = false;
     this.error = TcpError.None;
@@ -459,6 +462,16 @@ export class TcpConnection implements TcpTimerTarget {
   /** CLOSE of the sending direction (RFC 9293 3.10.4): a FIN follows the buffered data. */
   shutdown(): void {
     this.engine.shutdown(this);
+  }
+
+  /**
+   * CLOSE of both directions (RFC 9293 3.10.4, as closing a platform socket): the user is
+   * detached; buffered data is still sent and followed by a FIN, and the connection finishes its
+   * closing handshake alone (FIN-WAIT-2 bounded by `finWait2TimeoutMs`). Unread received data, or
+   * data arriving afterwards, turns it into an abort with RST (RFC 1122 4.2.2.13).
+   */
+  close(): void {
+    this.engine.close(this);
   }
 
   /** ABORT (RFC 9293 3.10.5): sends RST when synchronized and deletes the TCB. */

@@ -354,6 +354,22 @@ export class TcpEngine {
     this.flushEvents();
   }
 
+  /** CLOSE: see `TcpConnection.close`. The user gets no further callbacks. */
+  close(c: TcpConnection): void {
+    if (c.state === TcpState.CLOSED) return;
+    this.now = this.host.now();
+    c.user = null;
+    c.userClosed = true;
+    if (c.rcvRing.length > 0 || c.state === TcpState.SYN_SENT) {
+      this.abortConnection(c);
+    } else {
+      if (!c.finQueued) this.shutdown(c);
+      if (c.state === TcpState.FIN_WAIT_2) c.deadlines[TcpTimerKind.TimeWait] = this.now + this.config.finWait2TimeoutMs;
+      this.armTimer(c);
+    }
+    this.flushEvents();
+  }
+
   /** ABORT: see `TcpConnection.abort`. The user gets no further callbacks. */
   abort(c: TcpConnection): void {
     if (c.state === TcpState.CLOSED) return;
@@ -1042,6 +1058,7 @@ export class TcpEngine {
         switch (c.state) {
           case TcpState.FIN_WAIT_1:
             c.state = TcpState.FIN_WAIT_2;
+            if (c.userClosed) c.deadlines[TcpTimerKind.TimeWait] = this.now + this.config.finWait2TimeoutMs;
             break;
           case TcpState.CLOSING:
             this.enterTimeWait(c);
@@ -1147,6 +1164,11 @@ export class TcpEngine {
       fin = false;
     }
     const takesData = st === TcpState.ESTABLISHED || st === TcpState.FIN_WAIT_1 || st === TcpState.FIN_WAIT_2;
+    if (len > 0 && takesData && c.userClosed) {
+      // New data for a connection its user closed: it can never be read (RFC 1122 4.2.2.13).
+      this.abortConnection(c);
+      return;
+    }
     if (len > 0 && takesData && !c.rcvFin) {
       if (seq === c.rcvNxt) {
         const ring = c.rcvRing;
