@@ -780,6 +780,63 @@ export function emitTcpHeader(bytes: Uint8Array, offset: number, repr: TcpHeader
 }
 
 /**
+ * Writes a 20-byte header without options at `bytes[offset]` (checksum and urgent pointer 0)
+ * and returns 20: the fast path for segments that carry no options.
+ */
+export function emitTcpBareHeader(
+  bytes: Uint8Array,
+  offset: number,
+  srcPort: number,
+  dstPort: number,
+  seq: number,
+  ack: number,
+  flags: number,
+  window: number,
+): number {
+  put16(bytes, offset + SRC_PORT, srcPort);
+  put16(bytes, offset + DST_PORT, dstPort);
+  put32(bytes, offset + SEQ_NUM, seq);
+  put32(bytes, offset + ACK_NUM, ack);
+  bytes[offset + DATA_OFF] = 5 << 4;
+  bytes[offset + FLAGS] = flags & 0xff;
+  put16(bytes, offset + WINDOW, window);
+  bytes[offset + CHECKSUM] = 0;
+  bytes[offset + CHECKSUM + 1] = 0;
+  bytes[offset + URGENT] = 0;
+  bytes[offset + URGENT + 1] = 0;
+  return TCP_HEADER_LEN;
+}
+
+/**
+ * Writes a 32-byte header whose only option is the timestamps option in the layout RFC 7323
+ * appendix A recommends (NOP, NOP, TSopt), checksum and urgent pointer 0, and returns 32: the fast
+ * path for data and ACK segments once timestamps are in use.
+ */
+export function emitTcpTimestampHeader(
+  bytes: Uint8Array,
+  offset: number,
+  srcPort: number,
+  dstPort: number,
+  seq: number,
+  ack: number,
+  flags: number,
+  window: number,
+  tsVal: number,
+  tsEcr: number,
+): number {
+  emitTcpBareHeader(bytes, offset, srcPort, dstPort, seq, ack, flags, window);
+  bytes[offset + DATA_OFF] = 8 << 4;
+  const o = offset + TCP_HEADER_LEN;
+  bytes[o] = TCP_OPTION_NOP;
+  bytes[o + 1] = TCP_OPTION_NOP;
+  bytes[o + 2] = TCP_OPTION_TIMESTAMP;
+  bytes[o + 3] = TCP_OPTION_TIMESTAMP_LEN;
+  put32(bytes, o + 4, tsVal);
+  put32(bytes, o + 8, tsEcr);
+  return TCP_HEADER_LEN + 12;
+}
+
+/**
  * Reads a wrapped (checked) view into `out`: fixed fields and parsed options. Returns 0 or the
  * `TcpReason` of a malformed option.
  */

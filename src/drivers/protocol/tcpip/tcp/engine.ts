@@ -25,6 +25,8 @@ import {
   TcpHeaderRepr,
   parseTcpOptions,
   emitTcpHeader,
+  emitTcpBareHeader,
+  emitTcpTimestampHeader,
   tcpOptionsLength,
   TCP_ACK,
   TCP_FIN,
@@ -99,6 +101,7 @@ export class TcpEngine {
 
   private buckets: (TcpConnection | null)[];
   private bucketMask: number;
+  private lastLookup: TcpConnection | null;
   /** Connections in the table (every state but CLOSED). */
   connectionCount: number;
   private readonly listeners: Map<number, TcpListener>;
@@ -140,6 +143,7 @@ export class TcpEngine {
     this.secrets = new TcpSecrets(secret);
     this.buckets = new Array<TcpConnection | null>(256).fill(null);
     this.bucketMask = 255;
+    this.lastLookup = null;
     this.connectionCount = 0;
     this.listeners = new Map();
     this.view = new TcpView();
@@ -433,7 +437,7 @@ export class TcpEngine {
       st.drop(TcpDropReason.Malformed);
       return;
     }
-    if (parseTcpOptions(v, this.rxOpts, this.walker) !== 0) {
+    if (!this.alignedTimestampOnly(v) && parseTcpOptions(v, this.rxOpts, this.walker) !== 0) {
       st.inErrs++;
       st.drop(TcpDropReason.BadOption);
       return;
@@ -478,6 +482,23 @@ export class TcpEngine {
     }
     this.segBytes = EMPTY_RING.buffer;
     this.flushEvents();
+  }
+
+  /**
+   * Fast path for the most common option layout, NOP NOP TIMESTAMP (RFC 7323 appendix A): reads
+   * it straight into `rxOpts` and returns true; any other layout goes through the option walker.
+   */
+  private alignedTimestampOnly(v: TcpView): boolean {
+    if (v.optionsLength() !== 12) return false;
+    const b = v.bytes;
+    const i = v.offset + TCP_HEADER_LEN;
+    if (b[i] !== 1 || b[i + 1] !== 1 || b[i + 2] !== 8 || b[i + 3] !== 10) return false;
+    const o = this.rxOpts;
+    o.clear();
+    o.present = TCP_OPT_HAS_TIMESTAMP;
+    o.tsVal = ((b[i + 4]! << 24) | (b[i + 5]! << 16) | (b[i + 6]! << 8) | b[i + 7]!) >>> 0;
+    o.tsEcr = ((b[i + 8]! << 24) | (b[i + 9]! << 16) | (b[i + 10]! << 8) | b[i + 11]!) >>> 0;
+    return true;
   }
 
   /**
@@ -1512,58 +1533,73 @@ export class TcpEngine {
    * `len` payload bytes from the send ring. Returns false when the host had no memory.
    */
   private emit(c: TcpConnection, seq: number, len: number, flags: number): boolean {
-    const r = this.tx;
-    const o = r.options;
-    o.clear();
     const syn = (flags & TCP_SYN) !== 0;
-    const cfg = this.config;
-    if (syn) {
-      o.setMss(c.rcvMss);
-      const active = c.state === TcpState.SYN_SENT;
-      if (active ? cfg.windowScaling : (c.negotiated & TCP_NEG_WINDOW_SCALE) !== 0) o.setWindowScale(c.rcvWscale);
-      if (active ? cfg.sack : (c.negotiated & TCP_NEG_SACK) !== 0) o.setSackPermitted();
-      if (active ? cfg.timestamps : (c.negotiated & TCP_NEG_TIMESTAMPS) !== 0) o.setTimestamp(this.tsNow(c), active ? 0 : c.tsRecent);
-    } else {
-      if ((c.negotiated & TCP_NEG_TIMESTAMPS) !== 0) o.setTimestamp(this.tsNow(c), c.tsRecent);
-      if ((c.negotiated & TCP_NEG_SACK) !== 0 && c.reassembly.count > 0 && (flags & TCP_ACK) !== 0) {
-        c.reassembly.fillSackBlocks(o, 4);
-      }
-    }
-    const hl = TCP_HEADER_LEN + tcpOptionsLength(o);
-    const total = hl + len;
-    r.srcPort = c.flow.localPort;
-    r.dstPort = c.flow.remotePort;
-    r.seq = seq;
-    r.flags = flags;
-    r.checksum = 0;
-    r.urgent = 0;
-    if ((flags & TCP_ACK) !== 0) {
-      r.ack = c.rcvNxt;
-      c.lastAckSent = c.rcvNxt;
-    } else r.ack = 0;
+    const hasAck = (flags & TCP_ACK) !== 0;
+    const sackBlocks = !syn && hasAck && (c.negotiated & TCP_NEG_SACK) !== 0 && c.reassembly.count > 0;
+    const ack = hasAck ? c.rcvNxt : 0;
+    let window: number;
     if (syn) {
       const free = c.rcvRing.capacity - c.rcvRing.length;
-      r.window = free > 65535 ? 65535 : free;
-      if (seqGt(seqAdd(c.rcvNxt, r.window), c.rcvAdv)) c.rcvAdv = seqAdd(c.rcvNxt, r.window);
+      window = free > 65535 ? 65535 : free;
+      if (seqGt(seqAdd(c.rcvNxt, window), c.rcvAdv)) c.rcvAdv = seqAdd(c.rcvNxt, window);
     } else {
-      r.window = this.windowToAdvertise(c);
+      window = this.windowToAdvertise(c);
     }
-    // An ACK goes out with this segment: the delayed-ACK state is satisfied.
-    if ((flags & TCP_ACK) !== 0) {
+    if (hasAck) {
+      // An ACK goes out with this segment: the delayed-ACK state is satisfied.
+      c.lastAckSent = c.rcvNxt;
       c.ackNow = false;
       c.segsSinceAck = 0;
       c.deadlines[TcpTimerKind.DelayedAck] = Infinity;
     }
     const sp = this.space;
-    if (!this.host.allocateSegment(c.flow, total, sp)) {
-      this.stats.allocationFailures++;
-      return false;
+    const f = c.flow;
+    let hl: number;
+    if (!syn && !sackBlocks) {
+      // Fast path: no options, or timestamps alone (RFC 7323 appendix A layout).
+      const ts = (c.negotiated & TCP_NEG_TIMESTAMPS) !== 0;
+      hl = ts ? TCP_HEADER_LEN + TS_OPTION_SPACE : TCP_HEADER_LEN;
+      if (!this.host.allocateSegment(f, hl + len, sp)) {
+        this.stats.allocationFailures++;
+        return false;
+      }
+      if (ts) emitTcpTimestampHeader(sp.bytes, sp.offset, f.localPort, f.remotePort, seq, ack, flags, window, this.tsNow(c), c.tsRecent);
+      else emitTcpBareHeader(sp.bytes, sp.offset, f.localPort, f.remotePort, seq, ack, flags, window);
+    } else {
+      const r = this.tx;
+      const o = r.options;
+      o.clear();
+      const cfg = this.config;
+      if (syn) {
+        o.setMss(c.rcvMss);
+        const active = c.state === TcpState.SYN_SENT;
+        if (active ? cfg.windowScaling : (c.negotiated & TCP_NEG_WINDOW_SCALE) !== 0) o.setWindowScale(c.rcvWscale);
+        if (active ? cfg.sack : (c.negotiated & TCP_NEG_SACK) !== 0) o.setSackPermitted();
+        if (active ? cfg.timestamps : (c.negotiated & TCP_NEG_TIMESTAMPS) !== 0) o.setTimestamp(this.tsNow(c), active ? 0 : c.tsRecent);
+      } else {
+        if ((c.negotiated & TCP_NEG_TIMESTAMPS) !== 0) o.setTimestamp(this.tsNow(c), c.tsRecent);
+        c.reassembly.fillSackBlocks(o, 4);
+      }
+      r.srcPort = f.localPort;
+      r.dstPort = f.remotePort;
+      r.seq = seq;
+      r.ack = ack;
+      r.flags = flags;
+      r.window = window;
+      r.checksum = 0;
+      r.urgent = 0;
+      hl = TCP_HEADER_LEN + tcpOptionsLength(o);
+      if (!this.host.allocateSegment(f, hl + len, sp)) {
+        this.stats.allocationFailures++;
+        return false;
+      }
+      emitTcpHeader(sp.bytes, sp.offset, r);
     }
-    emitTcpHeader(sp.bytes, sp.offset, r);
     if (len > 0) c.sndRing.copyOut(seqDiff(seq, c.sndBase), sp.bytes, sp.offset + hl, len);
     this.stats.outSegs++;
-    const segMss = c.offloadSize > 0 && len > 0 ? c.sndMss - (hl - TCP_HEADER_LEN) : 0; // payload per wire segment
-    this.host.transmitSegment(c.flow, sp, total, segMss > 0 && len > segMss ? segMss : 0);
+    // With large send offload, the host cuts the payload into pieces of this size (payload per wire segment).
+    const segMss = c.offloadSize > 0 && len > 0 ? c.sndMss - (hl - TCP_HEADER_LEN) : 0;
+    this.host.transmitSegment(f, sp, hl + len, segMss > 0 && len > segMss ? segMss : 0);
     return true;
   }
 
@@ -1869,10 +1905,19 @@ export class TcpEngine {
   }
 
   private lookup(local: Uint8Array, lport: number, remote: Uint8Array, rport: number): TcpConnection | null {
+    // One-entry cache: consecutive segments usually belong to the same connection.
+    const last = this.lastLookup;
+    if (last !== null) {
+      const f = last.flow;
+      if (f.localPort === lport && f.remotePort === rport && last.state !== TcpState.CLOSED && sameAddress(f.remoteAddress, remote) && sameAddress(f.localAddress, local)) {
+        return last;
+      }
+    }
     const h = this.hash(local, lport, remote, rport);
     for (let c = this.buckets[h & this.bucketMask] ?? null; c !== null; c = c.hashNext) {
       const f = c.flow;
       if (c.hashKey === h && f.localPort === lport && f.remotePort === rport && sameAddress(f.localAddress, local) && sameAddress(f.remoteAddress, remote)) {
+        this.lastLookup = c;
         return c;
       }
     }
@@ -1900,6 +1945,7 @@ export class TcpEngine {
       p.hashNext = c.hashNext;
     }
     c.hashNext = null;
+    if (this.lastLookup === c) this.lastLookup = null;
     this.connectionCount--;
   }
 
