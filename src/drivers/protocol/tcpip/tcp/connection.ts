@@ -7,7 +7,8 @@
 import type { TcpEngine } from './engine.js';
 import { TcpFlow, TcpTimer } from './host.js';
 import type { TcpTimerTarget } from './host.js';
-import { ByteRing } from './ring.js';
+import { EMPTY_BYTE_RING, ringCapacity } from './ring.js';
+import type { ByteRing } from './ring.js';
 import { TcpReassembly } from './reassembly.js';
 import { TcpSackScoreboard } from './scoreboard.js';
 import { TcpCongestionControl } from './congestion.js';
@@ -223,7 +224,14 @@ export class TcpConnection implements TcpTimerTarget {
   tsOffset: number;
 
   // ---- buffers ----
-  /** Data written by the user and not yet acknowledged. */
+  /** Capacity the send ring gets (a power of two). */
+  readonly sendBufferSize: number;
+  /** Capacity the receive ring gets (a power of two); windows are computed from it. */
+  readonly receiveBufferSize: number;
+  /**
+   * Data written by the user and not yet acknowledged. Rings are allocated when the connection
+   * needs them (active open, or ESTABLISHED for a passive one) and released when it no longer does.
+   */
   sndRing: ByteRing;
   /** Received data not yet read by the user; out-of-order data beyond. */
   rcvRing: ByteRing;
@@ -372,8 +380,10 @@ export class TcpConnection implements TcpTimerTarget {
     this.tsRecentAge = 0;
     this.tsRecentValid = false;
     this.tsOffset = 0;
-    this.sndRing = new ByteRing(sendBufferSize);
-    this.rcvRing = new ByteRing(receiveBufferSize);
+    this.sendBufferSize = ringCapacity(sendBufferSize);
+    this.receiveBufferSize = ringCapacity(receiveBufferSize);
+    this.sndRing = EMPTY_BYTE_RING;
+    this.rcvRing = EMPTY_BYTE_RING;
     this.reassembly = new TcpReassembly(reassemblyRanges);
     this.scoreboard = new TcpSackScoreboard(sackRanges);
     this.finQueued = false;

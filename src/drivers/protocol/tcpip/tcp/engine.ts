@@ -66,7 +66,7 @@ import {
 import type { TcpConnectionUser, TcpListenerUser } from './connection.js';
 import { TcpState, TcpError } from './state.js';
 import { TcpSecrets } from './isn.js';
-import { ByteRing } from './ring.js';
+import { ByteRing, EMPTY_BYTE_RING } from './ring.js';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax } from './seq.js';
 
 /** Default MSS when the peer sends no MSS option: IPv4 (RFC 9293 3.7.1). */
@@ -82,7 +82,7 @@ const DUP_THRESH = 3;
 /** Upper bound of the persist interval, ms. */
 const PERSIST_MAX_MS = 60_000;
 /** Lower bound of the persist interval, ms (BSD uses 5 s; here the configured minimum RTO). */
-const EMPTY_RING = new ByteRing(16);
+const EMPTY_RING = EMPTY_BYTE_RING;
 
 /** Port reuse kinds for `listen`. */
 const WILDCARD_NONE = 0;
@@ -287,6 +287,7 @@ export class TcpEngine {
       }
     }
     c.flow.localPort = localPort;
+    this.allocateBuffers(c); // the user may write before the connection is established
     c.user = user;
     c.noDelay = options.noDelay ?? cfg.noDelay;
     if (options.keepAlive === true) {
@@ -618,7 +619,7 @@ export class TcpEngine {
     c.sndMss = c.rcvMss;
     // Our window scale: the smallest shift that lets the field describe the whole buffer.
     let ws = 0;
-    while (ws < TCP_MAX_WINDOW_SCALE && c.rcvRing.capacity >>> ws > 65535) ws++;
+    while (ws < TCP_MAX_WINDOW_SCALE && c.receiveBufferSize >>> ws > 65535) ws++;
     c.rcvWscale = this.config.windowScaling ? ws : 0;
     c.lastReceived = this.now;
   }
@@ -681,7 +682,14 @@ export class TcpEngine {
     if (c.offloadSize > 0 && c.cc.abcLimit < 2 * c.offloadSize) c.cc.abcLimit = 2 * c.offloadSize;
   }
 
+  /** Gives a connection its send and receive rings (once). */
+  private allocateBuffers(c: TcpConnection): void {
+    if (c.sndRing.isEmptyPlaceholder()) c.sndRing = new ByteRing(c.sendBufferSize);
+    if (c.rcvRing.isEmptyPlaceholder()) c.rcvRing = new ByteRing(c.receiveBufferSize);
+  }
+
   private enterEstablished(c: TcpConnection): void {
+    this.allocateBuffers(c); // a passive open gets its buffers here, not at SYN time
     c.state = TcpState.ESTABLISHED;
     this.stats.currentEstablished++;
     if (c.synRetransmitted && c.rtt.samples === 0) {
@@ -1539,7 +1547,7 @@ export class TcpEngine {
     const ack = hasAck ? c.rcvNxt : 0;
     let window: number;
     if (syn) {
-      const free = c.rcvRing.capacity - c.rcvRing.length;
+      const free = c.receiveBufferSize - c.rcvRing.length;
       window = free > 65535 ? 65535 : free;
       if (seqGt(seqAdd(c.rcvNxt, window), c.rcvAdv)) c.rcvAdv = seqAdd(c.rcvNxt, window);
     } else {
@@ -1769,6 +1777,7 @@ export class TcpEngine {
     d[TcpTimerKind.TimeWait] = this.now + 2 * this.config.mslMs;
     c.ackNow = true;
     c.sndRing = EMPTY_RING; // everything was acknowledged
+    if (c.rcvRing.length === 0) c.rcvRing = EMPTY_RING; // nothing more can arrive
     // The user is done with the connection; the 4-tuple stays reserved for 2 MSL.
     this.queueEvent(c, TCP_EV_CLOSED);
     if (this.config.mslMs === 0) {

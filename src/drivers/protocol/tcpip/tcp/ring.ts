@@ -7,6 +7,14 @@
  *   receive ring: head = next byte for the user   length = in-order bytes (up to RCV.NXT);
  *                 out-of-order bytes sit beyond `length` at their sequence offsets
  */
+/** The capacity a ring of `size` bytes gets: the next power of two, at least 16. */
+export function ringCapacity(size: number): number {
+  let cap = 16;
+  while (cap < size) cap *= 2;
+  return cap;
+}
+
+/** A ring without storage, shared by every connection that has no buffers (yet or any more). */
 export class ByteRing {
   /** Storage. */
   readonly buffer: Uint8Array;
@@ -19,10 +27,9 @@ export class ByteRing {
   /** Bytes held from the head. */
   length: number;
 
-  /** Creates a ring of at least `size` bytes (rounded up to a power of two, at least 16). */
+  /** Creates a ring of at least `size` bytes (rounded up to a power of two, at least 16; 0 makes an empty ring). */
   constructor(size: number) {
-    let cap = 16;
-    while (cap < size) cap *= 2;
+    const cap = size <= 0 ? 0 : ringCapacity(size);
     this.buffer = new Uint8Array(cap);
     this.capacity = cap;
     this.mask = cap - 1;
@@ -83,9 +90,17 @@ export class ByteRing {
     return n;
   }
 
+  /** Whether this ring has no storage (a placeholder until buffers are needed, or after release). */
+  isEmptyPlaceholder(): boolean {
+    return this.capacity === 0;
+  }
+
   /** Empties the ring. */
   clear(): void {
     this.head = 0;
     this.length = 0;
   }
 }
+
+/** The shared storage-less ring. */
+export const EMPTY_BYTE_RING = new ByteRing(0);

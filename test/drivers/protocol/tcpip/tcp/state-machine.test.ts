@@ -238,6 +238,10 @@ void test('listen backlog: SYNs beyond the backlog are dropped and counted', () 
   assert.equal(h.take().length, 2, 'two SYN-ACKs');
   assert.equal(h.engine.stats.drops[TcpDropReason.ListenOverflow], 2);
   assert.equal(h.engine.connectionCount, 2);
+  // Half-open connections hold no buffers; they get them once established.
+  const c = h.engine.findConnection(h.local, RPORT, h.remote, 2000)!;
+  assert.equal(state(c), 'SYN-RECEIVED');
+  assert.equal(c.rcvRing.capacity + c.sndRing.capacity, 0);
 });
 
 void test('SYN retransmission backs off (1 s, 2 s, 4 s ...) and gives up with ETIMEDOUT', () => {
