@@ -82,35 +82,39 @@ export interface TcpConnectionOptions {
   receiveBufferSize?: number;
 }
 
-/** Resolved engine settings (every field set). */
+/**
+ * Resolved engine settings: each field is the `TcpEngineOptions` field of the same name with its
+ * default applied (`congestionControl` holds a `TcpCongestionAlgorithm`). Invalid values throw a
+ * `TcpUsageError` here, when the engine is built.
+ */
 export class TcpConfig {
-  sendBufferSize: number;
-  receiveBufferSize: number;
-  initialRtoMs: number;
-  minRtoMs: number;
-  maxRtoMs: number;
-  synRetransmitRtoMs: number;
-  delayedAckMs: number;
-  delayedAckSegments: number;
-  mslMs: number;
+  readonly sendBufferSize: number;
+  readonly receiveBufferSize: number;
+  readonly initialRtoMs: number;
+  readonly minRtoMs: number;
+  readonly maxRtoMs: number;
+  readonly synRetransmitRtoMs: number;
+  readonly delayedAckMs: number;
+  readonly delayedAckSegments: number;
+  readonly mslMs: number;
   finWait2TimeoutMs: number;
-  keepAliveIdleMs: number;
-  keepAliveIntervalMs: number;
-  keepAliveProbes: number;
-  congestionControl: number;
-  sack: boolean;
-  timestamps: boolean;
-  windowScaling: boolean;
-  initialWindowSegments: number;
-  synRetries: number;
-  dataRetries: number;
-  maxReassemblyRanges: number;
-  maxSackRanges: number;
-  challengeAckLimit: number;
-  ephemeralPortMin: number;
-  ephemeralPortMax: number;
-  defaultBacklog: number;
-  noDelay: boolean;
+  readonly keepAliveIdleMs: number;
+  readonly keepAliveIntervalMs: number;
+  readonly keepAliveProbes: number;
+  readonly congestionControl: number;
+  readonly sack: boolean;
+  readonly timestamps: boolean;
+  readonly windowScaling: boolean;
+  readonly initialWindowSegments: number;
+  readonly synRetries: number;
+  readonly dataRetries: number;
+  readonly maxReassemblyRanges: number;
+  readonly maxSackRanges: number;
+  readonly challengeAckLimit: number;
+  readonly ephemeralPortMin: number;
+  readonly ephemeralPortMax: number;
+  readonly defaultBacklog: number;
+  readonly noDelay: boolean;
 
   constructor(o: TcpEngineOptions = {}) {
     this.sendBufferSize = positive('sendBufferSize', o.sendBufferSize, 256 * 1024);

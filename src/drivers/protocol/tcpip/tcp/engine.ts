@@ -64,7 +64,7 @@ import {
   TCP_EV_WRITABLE,
 } from './connection.js';
 import type { TcpConnectionUser, TcpListenerUser } from './connection.js';
-import { TcpState, TcpError } from './state.js';
+import { TcpState, TcpError, tcpStateName } from './state.js';
 import { TcpSecrets } from './isn.js';
 import { ByteRing, EMPTY_BYTE_RING } from './ring.js';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax } from './seq.js';
@@ -309,7 +309,7 @@ export class TcpEngine {
     if (c.finQueued) throw new TcpUsageError('ERR_TCP_SHUTDOWN', 'send after shutdown(): the sending direction is closed.');
     const s = c.state;
     if (s === TcpState.CLOSED || s === TcpState.TIME_WAIT || s === TcpState.LAST_ACK || s === TcpState.CLOSING) {
-      throw new TcpUsageError('ERR_TCP_CLOSED', `send on a connection in state ${s}: it is closed.`);
+      throw new TcpUsageError('ERR_TCP_CLOSED', `send on a connection in state ${tcpStateName(s)}: its sending side is closed.`);
     }
     if (length <= 0) return 0;
     const n = c.sndRing.append(bytes, offset, length);
