@@ -1125,9 +1125,10 @@ export class TcpEngine {
     const sack = (c.negotiated & TCP_NEG_SACK) !== 0;
     const lossBySack = sack && seqGt(c.scoreboard.lostEdge(c.sndUna, mss, DUP_THRESH), c.sndUna);
     if (c.dupAcks >= DUP_THRESH || lossBySack) {
-      // RFC 6582 section 3.2 step 2: no new recovery until SND.UNA passes the last recovery point.
-      if (seqLe(c.sndUna, c.recoverSeq) && c.recoverSeq !== c.iss && !sack) return;
-      if (sack && seqLt(c.sndUna, c.recoverSeq)) return;
+      // RFC 6582 3.2 step 2 / RFC 6675 section 5: no new recovery while the cumulative ACK is
+      // below the point where the last recovery (or timeout) started. An ACK exactly at that point
+      // has acknowledged everything sent before it, so duplicates of it concern later data.
+      if (seqLt(c.sndUna, c.recoverSeq)) return;
       this.enterRecovery(c);
       return;
     }

@@ -272,7 +272,7 @@ export class TcpSocket extends Duplex {
   [kOnWritable](): void {
     const chunk = this.pendingChunk;
     const c = this.conn;
-    if (chunk === null || c === null) return;
+    if (chunk === null || c === null || c.state === TcpState.CLOSED) return;
     const n = c.send(chunk, this.pendingOffset, chunk.length - this.pendingOffset);
     this.pendingOffset += n;
     this.written += n;
@@ -316,7 +316,7 @@ export class TcpSocket extends Duplex {
       callback(new TcpUsageError('ERR_SOCKET_CLOSED', 'write before connect(): call connect() first.'));
       return;
     }
-    if (c.state === TcpState.CLOSED) {
+    if (c.writableLength() === 0 && (c.state === TcpState.CLOSED || c.finQueued)) {
       callback(systemError('EPIPE', 'write'));
       return;
     }
