@@ -261,19 +261,30 @@ async function netRun(): Promise<number> {
   return TOTAL / secs;
 }
 
+/** A progress line on a terminal (stderr), updated in place; nothing when stderr is not a TTY. */
+function progress(text: string): void {
+  if (!process.stderr.isTTY) return;
+  process.stderr.write(`\r\x1b[2K${text}`);
+}
+
 async function main(): Promise<void> {
   header(`TCP engine bulk throughput, ${MB} MiB per run, best of ${ROUNDS} alternating rounds`);
   let mssBest = 0;
   let lsoBest = 0;
   let netBest = 0;
   // Warm-up (JIT) for both sides.
+  progress('warm-up');
   engineRun(1460, 0);
   await netRun();
   for (let r = 0; r < ROUNDS; r++) {
+    progress(`round ${r + 1}/${ROUNDS}: engine, MSS 1460`);
     mssBest = Math.max(mssBest, engineRun(1460, 0));
+    progress(`round ${r + 1}/${ROUNDS}: node net over loopback`);
     netBest = Math.max(netBest, await netRun());
+    progress(`round ${r + 1}/${ROUNDS}: engine, 64 KiB offload`);
     lsoBest = Math.max(lsoBest, engineRun(1460, 65536));
   }
+  progress('');
   report({ name: 'tcp.engine.bulk.mss1460', unit: 'B/s', value: mssBest, baseline: 'node net over loopback', baselineValue: netBest, target: 1.0 });
   report({ name: 'tcp.engine.bulk.lso64k', unit: 'B/s', value: lsoBest, baseline: 'node net over loopback', baselineValue: netBest, target: 1.0 });
 }
