@@ -154,7 +154,7 @@ export class TcpCongestionControl {
    * sets ssthresh (RFC 5681 equation 4 for NewReno; RFC 9438 section 4.6 for CUBIC, with fast
    * convergence). The caller sets cwnd as its recovery algorithm prescribes.
    */
-  onCongestionEvent(now: number, flight: number): void {
+  onCongestionEvent(_now: number, flight: number): void {
     this.congestionEvents++;
     const mss = this.mss;
     if (this.algorithm === TcpCongestionAlgorithm.Cubic) {
@@ -168,7 +168,6 @@ export class TcpCongestionControl {
       this.ssthresh = half > 2 * mss ? half : 2 * mss;
     }
     this.bytesAcked = 0;
-    void now;
   }
 
   /**

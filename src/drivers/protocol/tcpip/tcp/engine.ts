@@ -625,7 +625,7 @@ export class TcpEngine {
   }
 
   /** Applies the options of the peer's SYN (or SYN-ACK) in `rxOpts`. */
-  private negotiate(c: TcpConnection, ourSynOffered: boolean): void {
+  private negotiate(c: TcpConnection): void {
     const o = this.rxOpts;
     const cfg = this.config;
     const v4 = isIpv4Mapped(c.flow.remoteAddress);
@@ -648,7 +648,6 @@ export class TcpEngine {
       c.tsRecentValid = true;
     }
     c.negotiated = neg;
-    void ourSynOffered;
     const payload = this.segmentPayload(c);
     c.cc.mss = payload;
     c.cc.abcLimit = 2 * payload;
@@ -757,7 +756,7 @@ export class TcpEngine {
     c.rcvAdv = c.rcvNxt;
     c.lastAckSent = c.rcvNxt;
     c.rcvUp = c.rcvNxt;
-    this.negotiate(c, false);
+    this.negotiate(c);
     c.sndWnd = this.segWnd; // never scaled in a SYN (RFC 7323 2.2)
     c.maxSndWnd = c.sndWnd;
     c.sndWl1 = this.segSeq;
@@ -805,7 +804,7 @@ export class TcpEngine {
     c.rcvUp = c.rcvNxt;
     c.lastAckSent = c.rcvNxt;
     c.lastReceived = this.now;
-    this.negotiate(c, true);
+    this.negotiate(c);
     if (ackOk) {
       c.sndUna = ack;
       if (seqLt(c.sndNxt, c.sndUna)) c.sndNxt = c.sndUna;
