@@ -65,7 +65,9 @@ typedef struct tap_device {
   int reading;            /* uv_poll_start active */
   int closed;             /* fd closed, no further I/O */
   int finalised;          /* JS external collected */
-  int cleanup_hook;       /* env cleanup hook registered */
+  /* Registered async cleanup hook, NULL once removed. It stays registered until the poll handle's
+   * close callback has run, so that a worker's environment waits for it before unloading us. */
+  napi_async_cleanup_hook_handle cleanup_hook;
   napi_ref slab_ref;
   napi_ref desc_ref;
   napi_ref stats_ref;
@@ -117,13 +119,27 @@ static void throw_errno(napi_env env, int err, const char *syscall, const char *
 
 /* ---- lifetime ---------------------------------------------------------------------------------- */
 
+/*
+ * Lifetime: the struct is freed once the JS external is finalised and the poll handle is closed.
+ * The environment's async cleanup hook is removed only when no close callback is pending: a close
+ * callback that ran after a worker's environment unloaded this addon would jump into unmapped code.
+ */
 static void maybe_free(tap_device *d) {
-  if (d->finalised && d->poll_closed) free(d);
+  if (d->finalised && d->poll_closed && d->cleanup_hook == NULL) free(d);
+}
+
+static void finish_cleanup(tap_device *d) {
+  if (d->cleanup_hook != NULL && d->poll_closed) {
+    napi_async_cleanup_hook_handle hook = d->cleanup_hook;
+    d->cleanup_hook = NULL;
+    napi_remove_async_cleanup_hook(hook);
+  }
 }
 
 static void on_poll_closed(uv_handle_t *handle) {
   tap_device *d = handle->data;
   d->poll_closed = 1;
+  finish_cleanup(d);
   maybe_free(d);
 }
 
@@ -162,20 +178,20 @@ static void stop_reading_js(tap_device *d) {
   }
 }
 
-static void on_env_cleanup(void *arg) {
+/* The environment is going away (process exit, worker termination): close everything; the hook
+ * is removed, telling Node we are done, once the poll handle's close callback has run. */
+static void on_env_cleanup(napi_async_cleanup_hook_handle hook, void *arg) {
   tap_device *d = arg;
-  d->cleanup_hook = 0;
+  d->cleanup_hook = hook;
   release_io(d);
+  finish_cleanup(d);
 }
 
 static void finalise_device(napi_env env, void *data, void *hint) {
   (void)hint;
   tap_device *d = data;
-  if (d->cleanup_hook) {
-    napi_remove_env_cleanup_hook(env, on_env_cleanup, d);
-    d->cleanup_hook = 0;
-  }
   release_io(d);
+  finish_cleanup(d);
   delete_ref(env, &d->slab_ref);
   delete_ref(env, &d->desc_ref);
   delete_ref(env, &d->stats_ref);
@@ -383,7 +399,7 @@ static napi_value tap_open(napi_env env, napi_callback_info info) {
   CHECK(napi_create_reference(env, argv[1], 1, &d->slab_ref));
   CHECK(napi_create_reference(env, argv[2], 1, &d->desc_ref));
   CHECK(napi_create_reference(env, argv[3], 1, &d->stats_ref));
-  if (napi_add_env_cleanup_hook(env, on_env_cleanup, d) == napi_ok) d->cleanup_hook = 1;
+  if (napi_add_async_cleanup_hook(env, on_env_cleanup, d, &d->cleanup_hook) != napi_ok) d->cleanup_hook = NULL;
 
   CHECK(napi_create_object(env, &result));
   CHECK(napi_set_named_property(env, result, "handle", handle));
@@ -407,7 +423,10 @@ static void call_deliver(tap_device *d, uint32_t count, int err) {
       napi_get_global(env, &recv) == napi_ok && napi_create_uint32(env, count, &argv[0]) == napi_ok &&
       napi_create_int32(env, err, &argv[1]) == napi_ok) {
     napi_status status = napi_make_callback(env, d->async_context, recv, fn, 2, argv, &result);
-    if (status == napi_pending_exception) {
+    bool pending = false;
+    /* A JS exception from the handler goes to process 'uncaughtException', as for any callback.
+     * Without one (the environment is shutting down and cannot run JS) there is nothing to report. */
+    if (status != napi_ok && napi_is_exception_pending(env, &pending) == napi_ok && pending) {
       napi_value exception;
       if (napi_get_and_clear_last_exception(env, &exception) == napi_ok) napi_fatal_exception(env, exception);
     }
@@ -628,10 +647,7 @@ static napi_value tap_close(napi_env env, napi_callback_info info) {
   if (d->closed) return NULL;
   stop_reading_js(d);
   release_io(d);
-  if (d->cleanup_hook) {
-    napi_remove_env_cleanup_hook(env, on_env_cleanup, d);
-    d->cleanup_hook = 0;
-  }
+  finish_cleanup(d);
   return NULL;
 }
 

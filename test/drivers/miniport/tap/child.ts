@@ -5,10 +5,12 @@
  *
  *   node child.js <mode>
  *
- * Modes: exit-after-close, stay-open, unref, options, open-error, queue-drops.
+ * Modes: exit-after-close, stay-open, unref, options, open-error, queue-drops, handler-throws,
+ * worker, gc (the last needs node --expose-gc).
  */
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { Worker } from 'node:worker_threads';
 import { TapDevice } from '../../../../src/drivers/miniport/tap/device.js';
 import { TapError } from '../../../../src/drivers/miniport/tap/native.js';
 
@@ -62,6 +64,82 @@ async function queueDrops(): Promise<void> {
   say({ sent, sendErrors, udp, other, beforeReading, after });
 }
 
+function interfaceExists(name: string): boolean {
+  try {
+    execFileSync('ip', ['link', 'show', 'dev', name], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A device whose link is up with 10.213.2.1/24 and a static neighbour 10.213.2.2 (no ARP needed). */
+function deviceWithNeighbour(): TapDevice {
+  const dev = TapDevice.open('ndh%d');
+  execFileSync('ip', ['addr', 'add', '10.213.2.1/24', 'dev', dev.name]);
+  execFileSync('ip', ['link', 'set', dev.name, 'up']);
+  execFileSync('ip', ['neigh', 'replace', '10.213.2.2', 'lladdr', '02:00:00:00:00:02', 'nud', 'permanent', 'dev', dev.name]);
+  return dev;
+}
+
+async function handlerThrows(): Promise<void> {
+  const uncaught: string[] = [];
+  process.on('uncaughtException', (e) => uncaught.push(e.message));
+  const dev = deviceWithNeighbour();
+  let batches = 0;
+  dev.onFrames(() => {
+    batches++;
+    if (batches === 1) throw new Error('bug in the frames handler');
+  });
+  const socket = createSocket('udp4');
+  for (let i = 0; i < 5; i++) {
+    socket.send(Buffer.alloc(18), 9, '10.213.2.2');
+    await sleep(50);
+  }
+  await sleep(200);
+  socket.close();
+  const s = dev.statistics();
+  dev.close();
+  say({ uncaught, batches, rxFrames: s.rxFrames });
+}
+
+/** Opens a reading device in a worker thread, then terminates the worker without closing it. */
+async function inWorker(): Promise<void> {
+  const deviceUrl = new URL('../../../../src/drivers/miniport/tap/device.js', import.meta.url).href;
+  const worker = new Worker(
+    `const { parentPort } = require('node:worker_threads');
+     import(${JSON.stringify(deviceUrl)}).then(({ TapDevice }) => {
+       const dev = TapDevice.open('ndw%d', { up: true });
+       dev.onFrames(() => {});
+       parentPort.postMessage(dev.name);
+     });`,
+    { eval: true },
+  );
+  const name = await new Promise<string>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  const existedWhileOpen = interfaceExists(name);
+  await worker.terminate();
+  await sleep(100);
+  say({ name, existedWhileOpen, existsAfterTerminate: interfaceExists(name) });
+}
+
+/** Drops a device without close(); collection must close its fd. */
+async function collected(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('run with node --expose-gc');
+  let dev: TapDevice | null = TapDevice.open('ndg%d');
+  const name = dev.name;
+  const existedWhileOpen = interfaceExists(name);
+  dev = null;
+  for (let i = 0; i < 10 && interfaceExists(name); i++) {
+    gc();
+    await sleep(20);
+  }
+  say({ name, existedWhileOpen, existsAfterGc: interfaceExists(name), dropped: dev === null });
+}
+
 async function main(): Promise<void> {
   const mode = process.argv[2];
   switch (mode) {
@@ -106,6 +184,15 @@ async function main(): Promise<void> {
     }
     case 'queue-drops':
       await queueDrops();
+      return;
+    case 'handler-throws':
+      await handlerThrows();
+      return;
+    case 'worker':
+      await inWorker();
+      return;
+    case 'gc':
+      await collected();
       return;
     default:
       throw new Error(`unknown mode ${String(mode)}`);

@@ -274,6 +274,53 @@ void test('the process exits promptly after close(), stays alive while reading, 
   }
 });
 
+void test('an exception from the frames handler reaches uncaughtException and reading goes on', { timeout: 30_000 }, async (t) => {
+  if (cannotRun(t)) return;
+  const ns = Netns.create();
+  try {
+    ns.execSync('sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
+    const [command, args] = inNamespace(ns, 'handler-throws');
+    const r = await runChild(command, args, 20_000);
+    assert.equal(r.code, 0, r.stderr);
+    const out = lastJson<{ uncaught: string[]; batches: number; rxFrames: number }>(r.stdout);
+    assert.deepEqual(out.uncaught, ['bug in the frames handler']);
+    assert.equal(out.rxFrames, 5);
+    assert.ok(out.batches >= 2, `batches after the exception: ${out.batches}`);
+  } finally {
+    ns.remove();
+  }
+});
+
+void test('a worker that exits with a reading device open shuts it down cleanly', { timeout: 30_000 }, async (t) => {
+  if (cannotRun(t)) return;
+  const ns = Netns.create();
+  try {
+    const [command, args] = inNamespace(ns, 'worker');
+    const r = await runChild(command, args, 20_000);
+    assert.equal(r.signal, null, `the process died of ${String(r.signal)}: ${r.stderr}`);
+    assert.equal(r.code, 0, r.stderr);
+    const out = lastJson<{ existedWhileOpen: boolean; existsAfterTerminate: boolean }>(r.stdout);
+    assert.equal(out.existedWhileOpen, true);
+    assert.equal(out.existsAfterTerminate, false);
+  } finally {
+    ns.remove();
+  }
+});
+
+void test('a device dropped without close() is closed when collected', { timeout: 30_000 }, async (t) => {
+  if (cannotRun(t)) return;
+  const ns = Netns.create();
+  try {
+    const r = await runChild('ip', ['netns', 'exec', ns.name, process.execPath, '--expose-gc', childScript, 'gc'], 20_000);
+    assert.equal(r.code, 0, r.stderr);
+    const out = lastJson<{ existedWhileOpen: boolean; existsAfterGc: boolean }>(r.stdout);
+    assert.equal(out.existedWhileOpen, true);
+    assert.equal(out.existsAfterGc, false);
+  } finally {
+    ns.remove();
+  }
+});
+
 void test('reading stops with a typed error when the interface is deleted', { timeout: 30_000 }, async (t) => {
   if (cannotRun(t)) return;
   const ns = Netns.create();
