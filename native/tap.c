@@ -573,6 +573,32 @@ static napi_value tap_set_ref(napi_env env, napi_callback_info info) {
 
 /* ---- send -------------------------------------------------------------------------------------- */
 
+/* One write() of a whole frame on the non-blocking fd; 1 when sent, 0 when dropped (counted by reason). */
+static int send_frame(tap_device *d, const uint8_t *frame, size_t length) {
+  if (d->closed) {
+    d->stats[STAT_TX_ERRORS] += 1;
+    return 0;
+  }
+  ssize_t n;
+  do {
+    n = write(d->fd, frame, length);
+  } while (n < 0 && errno == EINTR);
+  if (n >= 0) {
+    d->stats[STAT_TX_FRAMES] += 1;
+    d->stats[STAT_TX_BYTES] += (double)length;
+    return 1;
+  }
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+    d->stats[STAT_TX_DROPS_BUSY] += 1;
+  else if (errno == EIO)
+    d->stats[STAT_TX_DROPS_LINK_DOWN] += 1;
+  else if (errno == EINVAL)
+    d->stats[STAT_TX_DROPS_INVALID] += 1;
+  else
+    d->stats[STAT_TX_ERRORS] += 1;
+  return 0;
+}
+
 /*
  * write(handle, bytes: Uint8Array, offset, length) -> 1 sent, 0 dropped (counted).
  * One write() on the non-blocking fd. A TAP write is all or nothing.
@@ -590,34 +616,57 @@ static napi_value tap_write(napi_env env, napi_callback_info info) {
   uint32_t offset = 0, length = 0;
   CHECK(napi_get_value_uint32(env, argv[2], &offset));
   CHECK(napi_get_value_uint32(env, argv[3], &length));
-  int sent = 0;
   if ((size_t)offset > data_length || (size_t)length > data_length - offset) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "offset and length must lie within bytes");
     return NULL;
   }
-  if (d->closed) {
-    d->stats[STAT_TX_ERRORS] += 1;
-  } else {
-    ssize_t n;
-    do {
-      n = write(d->fd, data + offset, length);
-    } while (n < 0 && errno == EINTR);
-    if (n >= 0) {
-      sent = 1;
-      d->stats[STAT_TX_FRAMES] += 1;
-      d->stats[STAT_TX_BYTES] += (double)length;
-    } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
-      d->stats[STAT_TX_DROPS_BUSY] += 1;
-    } else if (errno == EIO) {
-      d->stats[STAT_TX_DROPS_LINK_DOWN] += 1;
-    } else if (errno == EINVAL) {
-      d->stats[STAT_TX_DROPS_INVALID] += 1;
-    } else {
-      d->stats[STAT_TX_ERRORS] += 1;
+  napi_value result;
+  CHECK(napi_get_boolean(env, send_frame(d, data + offset, length), &result));
+  return result;
+}
+
+/*
+ * writeBatch(handle, bytes: Uint8Array, descriptors: Uint32Array, count) -> frames sent.
+ * Frame i is bytes[descriptors[2i] .. + descriptors[2i+1]); one write() each, one call for all.
+ * Every range is checked before anything is written.
+ */
+static napi_value tap_write_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) THROW_TYPE("writeBatch(handle, bytes, descriptors, count) takes 4 arguments");
+  tap_device *d = get_device(env, argv[0]);
+  if (d == NULL) return NULL;
+  uint8_t *data;
+  size_t data_length;
+  if (!get_u8(env, argv[1], &data, &data_length)) THROW_TYPE("bytes must be a Uint8Array");
+  napi_typedarray_type type;
+  size_t desc_count, desc_offset;
+  void *ptr;
+  napi_value ab;
+  bool is_ta = false;
+  CHECK(napi_is_typedarray(env, argv[2], &is_ta));
+  if (!is_ta) THROW_TYPE("descriptors must be a Uint32Array");
+  CHECK(napi_get_typedarray_info(env, argv[2], &type, &desc_count, &ptr, &ab, &desc_offset));
+  if (type != napi_uint32_array) THROW_TYPE("descriptors must be a Uint32Array");
+  const uint32_t *desc = ptr;
+  uint32_t count = 0;
+  CHECK(napi_get_value_uint32(env, argv[3], &count));
+  if ((size_t)count > desc_count / 2) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "count exceeds descriptors.length / 2");
+    return NULL;
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    size_t offset = desc[2 * i], length = desc[2 * i + 1];
+    if (offset > data_length || length > data_length - offset) {
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "a descriptor's offset and length do not lie within bytes");
+      return NULL;
     }
   }
+  uint32_t sent = 0;
+  for (uint32_t i = 0; i < count; i++) sent += (uint32_t)send_frame(d, data + desc[2 * i], desc[2 * i + 1]);
   napi_value result;
-  CHECK(napi_get_boolean(env, sent, &result));
+  CHECK(napi_create_uint32(env, sent, &result));
   return result;
 }
 
@@ -663,6 +712,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"stopReading", tap_stop_reading},
       {"setRef", tap_set_ref},
       {"write", tap_write},
+      {"writeBatch", tap_write_batch},
       {"fd", tap_fd},
       {"close", tap_close},
   };

@@ -6,8 +6,9 @@
  * seconds.
  *
  * usage: tap-read <name-pattern> <warm-seconds> <measure-seconds>
- *   prints the interface name on one line, then frames read per second and CPU microseconds
- *   (user + system) per frame
+ *   prints the interface name on one line, then frames read per second, CPU microseconds
+ *   (user + system) per frame, and the frames the kernel dropped from the device's queue
+ *   (tx_dropped) during the count
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,6 +37,17 @@ static double cpu_seconds(void) {
   getrusage(RUSAGE_SELF, &ru);
   return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
          (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static double kernel_drops(const char *name) {
+  char path[128];
+  snprintf(path, sizeof path, "/sys/class/net/%s/statistics/tx_dropped", name);
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return -1;
+  double v = -1;
+  if (fscanf(f, "%lf", &v) != 1) v = -1;
+  fclose(f);
+  return v;
 }
 
 int main(int argc, char **argv) {
@@ -71,7 +83,7 @@ int main(int argc, char **argv) {
   static uint8_t buf[65536 + 64];
   struct pollfd p = {.fd = fd, .events = POLLIN};
   uint64_t frames = 0, acc = 0, counted_from = 0;
-  double first = 0, begin = 0, deadline = 0, cpu_begin = 0;
+  double first = 0, begin = 0, deadline = 0, cpu_begin = 0, drops_begin = 0;
   for (;;) {
     if (poll(&p, 1, 5000) <= 0) break;
     for (;;) {
@@ -85,12 +97,15 @@ int main(int argc, char **argv) {
     if (begin == 0 && t >= first + warm) {
       begin = t;
       cpu_begin = cpu_seconds();
+      drops_begin = kernel_drops(ifr.ifr_name);
       counted_from = frames;
       deadline = begin + measure;
     }
     if (begin != 0 && t >= deadline) {
       uint64_t counted = frames - counted_from;
-      printf("%.0f %.3f\n", (double)counted / (t - begin), counted ? (cpu_seconds() - cpu_begin) * 1e6 / (double)counted : 0.0);
+      printf("%.0f %.3f %.0f\n", (double)counted / (t - begin),
+             counted ? (cpu_seconds() - cpu_begin) * 1e6 / (double)counted : 0.0,
+             kernel_drops(ifr.ifr_name) - drops_begin);
       fprintf(stderr, "checksum %llu\n", (unsigned long long)acc);
       return 0;
     }

@@ -248,6 +248,29 @@ export class TapDevice {
     return this.addon.write(this.handle, bytes, offset, length);
   }
 
+  /**
+   * Writes `count` frames in one call into the addon (one write() each, as {@link write} does):
+   * frame i is `bytes[descriptors[2i] .. descriptors[2i] + descriptors[2i + 1])`. Returns how many
+   * were sent; the rest were dropped and counted by reason. The batch form of {@link write}, for a
+   * chain of frames such as the NET_BUFFER_LISTs of one MiniportSendNetBufferLists call.
+   * @throws TapError ERR_NDIS_TAP_CLOSED after close, ERR_NDIS_TAP_INVALID_ARGUMENT (nothing sent)
+   * when `count` exceeds the descriptors or a range lies outside `bytes`.
+   */
+  writeBatch(bytes: Uint8Array, descriptors: Uint32Array, count: number): number {
+    if (this.isClosed) this.throwClosed('writeBatch');
+    try {
+      return this.addon.writeBatch(this.handle, bytes, descriptors, count);
+    } catch (e) {
+      throw new TapError(
+        'ERR_NDIS_TAP_INVALID_ARGUMENT',
+        `writeBatch(${count} frames): ${e instanceof Error ? e.message : String(e)}`,
+        undefined,
+        undefined,
+        e,
+      );
+    }
+  }
+
   /** Lets the process exit while the device is open and reading (like socket.unref()). */
   unref(): this {
     this.isRefed = false;

@@ -47,6 +47,12 @@ export interface TapAddon {
   setRef(handle: TapHandle, ref: boolean): void;
   /** One write() of `length` bytes; false when the frame was dropped (and counted). */
   write(handle: TapHandle, bytes: Uint8Array, offset: number, length: number): boolean;
+  /**
+   * One write() per frame for `count` frames; frame i is `bytes[descriptors[2i] .. + descriptors[2i+1])`.
+   * Returns the number sent; the others were dropped and counted. Throws RangeError (nothing written)
+   * when a range lies outside `bytes` or `count` exceeds the descriptors.
+   */
+  writeBatch(handle: TapHandle, bytes: Uint8Array, descriptors: Uint32Array, count: number): number;
   /** The fd, or -1 after close. */
   fd(handle: TapHandle): number;
   /** Stops the watcher and closes the fd. Idempotent. */

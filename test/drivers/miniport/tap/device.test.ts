@@ -149,14 +149,27 @@ void test('frames written from JavaScript reach the kernel, which answers an ARP
     assert.equal(ns.counter(dev.name, 'rx_packets') - before.packets, 5);
     assert.equal(ns.counter(dev.name, 'rx_bytes') - before.bytes, 5 * 60);
 
+    // a batch: three frames packed in one buffer, the middle one too short for the kernel
+    const packed = new Uint8Array(200);
+    for (const at of [0, 64, 128]) ethernet(packed.subarray(at), BROADCAST, OUR_MAC, ETHERTYPE_LOCAL_EXPERIMENTAL);
+    const descriptors = Uint32Array.of(0, 60, 64, 8, 128, 72);
+    const beforeBatch = ns.counter(dev.name, 'rx_packets');
+    assert.equal(dev.writeBatch(packed, descriptors, 3), 2);
+    assert.equal(ns.counter(dev.name, 'rx_packets') - beforeBatch, 2);
+    assert.equal(dev.statistics().txDropsInvalid, 1);
+    const outOfRange = Uint32Array.of(0, 60, 190, 60);
+    assert.throws(() => dev!.writeBatch(packed, outOfRange, 2), (e: unknown) => e instanceof TapError && e.code === 'ERR_NDIS_TAP_INVALID_ARGUMENT');
+    assert.throws(() => dev!.writeBatch(packed, descriptors, 4), (e: unknown) => e instanceof TapError && e.code === 'ERR_NDIS_TAP_INVALID_ARGUMENT');
+    assert.equal(ns.counter(dev.name, 'rx_packets') - beforeBatch, 2, 'a rejected batch sends nothing');
+
     const request = arpFrame(1, BROADCAST, OUR_MAC, OUR_IP, ZERO_MAC, ipv4('10.213.0.1'));
     assert.equal(dev.write(request), true);
     await waitFor('the kernel ARP reply', () => responder.arpReplies.has('10.213.0.1'));
     assert.equal(responder.arpReplies.get('10.213.0.1'), kernelMac);
 
     const s = dev.statistics();
-    assert.equal(s.txFrames, 6 + responder.arpRequests + responder.echoRequests);
-    assert.equal(s.txBytes, 5 * 60 + 42 + 42 * responder.arpRequests);
+    assert.equal(s.txFrames, 5 + 2 + 1 + responder.arpRequests + responder.echoRequests);
+    assert.equal(s.txBytes, 5 * 60 + 60 + 72 + 42 + 42 * responder.arpRequests);
   } finally {
     dev?.close();
     ns.remove();
