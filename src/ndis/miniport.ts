@@ -18,6 +18,7 @@ import { NDIS_MINIPORT_DRIVER_FLAGS, NDIS_PACKET_TYPE, NdisMedium } from './cons
 import { ProtocolDemux, packetFilterAccepts, type OpenBlock } from './protocol.js';
 import type { FilterModule } from './filter.js';
 import type { NdisOidRequest } from './oid.js';
+import type { NdisOffload } from './offload-types.js';
 import type { Ndis } from './ndis.js';
 import { DriverResources } from './resources.js';
 
@@ -89,6 +90,8 @@ export class MiniportBlock implements SendTarget, ReturnTarget {
   registration: MiniportAdapterRegistrationAttributes | null = null;
   general: MiniportAdapterGeneralAttributes | null = null;
   offload: MiniportAdapterOffloadAttributes | null = null;
+  /** The adapter's current task-offload configuration (NDIS_STATUS_TASK_OFFLOAD_CURRENT_CONFIG keeps it up to date). */
+  currentOffload: NdisOffload | null = null;
   hardwareAssist: MiniportAdapterHardwareAssistAttributes | null = null;
   /** The adapter's configuration (what NdisReadConfiguration reads). */
   readonly configuration: Readonly<Record<string, string | number>>;

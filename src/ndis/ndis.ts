@@ -54,6 +54,7 @@ import { NdisDropReason } from './datapath.js';
 import { FilterDriver, FilterModule } from './filter.js';
 import { MiniportBlock, MiniportDriver } from './miniport.js';
 import type { DriverResources } from './resources.js';
+import type { NdisOffload } from './offload-types.js';
 import { NdisOidRequest, NdisRequestType, OID, formatOid, readUlong, ulongBuffer, writeBytes, writeUlong, writeUlong64 } from './oid.js';
 import { OpenBlock, ProtocolDriver } from './protocol.js';
 import { RULE } from './rule-ids.js';
@@ -742,7 +743,7 @@ export class Ndis {
       miniportMediaType: g.mediaType,
       miniportPhysicalMediaType: g.physicalMediumType,
       miniportMediaSpecificAttributes: null,
-      defaultOffloadConfiguration: m.offload?.defaultOffloadConfiguration ?? null,
+      defaultOffloadConfiguration: m.currentOffload,
       recvScaleCapabilities: g.recvScaleCapabilities,
       lowerIfIndex: m.ifIndex,
       lowerIfNetLuid: m.ifIndex,
@@ -895,7 +896,7 @@ export class Ndis {
       ifConnectorPresent: g.ifConnectorPresent,
       boundIfIndex: m.ifIndex,
       boundIfNetLuid: m.ifIndex,
-      defaultOffloadConfiguration: m.offload?.defaultOffloadConfiguration ?? null,
+      defaultOffloadConfiguration: m.currentOffload,
       hdSplitCurrentConfig: m.hardwareAssist?.hdSplitAttributes ?? null,
       receiveFilterCapabilities: m.hardwareAssist?.currentReceiveFilterCapabilities ?? null,
       macOptions: g.macOptions,
@@ -1138,6 +1139,7 @@ export class Ndis {
         return NDIS_STATUS.SUCCESS;
       case 'offload':
         m.offload = attributes;
+        m.currentOffload = attributes.defaultOffloadConfiguration;
         return NDIS_STATUS.SUCCESS;
       case 'hardwareAssist':
         m.hardwareAssist = attributes;
@@ -1221,6 +1223,8 @@ export class Ndis {
         m.rcvLinkSpeed = ls.rcvLinkSpeed;
         this.log(`${m.name}: link ${ls.mediaConnectState === MediaConnectState.Connected ? 'up' : 'down'}`);
       }
+    } else if (indication.statusCode === NDIS_STATUS.TASK_OFFLOAD_CURRENT_CONFIG && indication.statusObject !== undefined) {
+      m.currentOffload = indication.statusObject as NdisOffload;
     }
     this.statusAbove(m, -1, indication);
   }
