@@ -8,6 +8,8 @@ import {
   NdisMedium,
   NdisOidRequest,
   OID,
+  allocateCloneOidRequest,
+  copyOidResults,
   ulongBuffer,
   NetEvent,
   type BindContext,
@@ -109,9 +111,16 @@ export function logFilter(ndis: Ndis, o: LogFilterOptions): FilterDriverCharacte
     ...(h.oid === true ? {
       oidRequest(m: LogFilterModule, r: NdisOidRequest): NdisStatus {
         o.log.push(`${o.name}:oid ${r.oid.toString(16)}`);
-        return ndis.fOidRequest(m.handle, r);
+        // As ndislwf: pass a clone down, complete the original when the clone completes.
+        const clone = allocateCloneOidRequest(r);
+        clone.sourceReserved[0] = r;
+        const status = ndis.fOidRequest(m.handle, clone);
+        if (status !== NDIS_STATUS.PENDING) copyOidResults(r, clone);
+        return status;
       },
-      oidRequestComplete(m: LogFilterModule, r: NdisOidRequest, s: NdisStatus) {
+      oidRequestComplete(m: LogFilterModule, clone: NdisOidRequest, s: NdisStatus) {
+        const r = clone.sourceReserved[0] as NdisOidRequest;
+        copyOidResults(r, clone);
         ndis.fOidRequestComplete(m.handle, r, s);
       },
     } : {}),
