@@ -181,6 +181,8 @@ export class Ndis {
   readonly adapters = new Set<MiniportBlock>();
   /** Every module by id (owner ids in NBLs). */
   readonly modules = new Map<number, { name: string }>();
+  /** Every NET_BUFFER_LIST pool created through the runtime (NdisAllocateNetBufferListPool). */
+  readonly nblPools = new Set<NetBufferListPool>();
 
   private nextId = 1;
   private nextIfIndex = 1;
@@ -1935,7 +1937,15 @@ export class Ndis {
     const pool = new NetBufferListPool(parameters);
     pool.ownerId = this.ownerIdOf(ndisHandle);
     this.resourcesOf(ndisHandle)?.nblPools.add(pool);
+    this.nblPools.add(pool);
     return pool;
+  }
+
+  /** NBLs allocated from pools created through this runtime and not yet freed (leak accounting). */
+  outstandingNbls(): number {
+    let n = 0;
+    for (const p of this.nblPools) if (!p.isFreed) n += p.outstanding;
+    return n;
   }
 
   /** Models NdisFreeNetBufferListPool. */

@@ -40,7 +40,9 @@ export class PassthroughCounters {
   returnedCalls = 0;
   droppedSends = 0;
   droppedReceives = 0;
-  bouncedWhilePaused = 0;
+  /** Sends completed with NDIS_STATUS_PAUSED and receives returned at once while paused. */
+  sendsBouncedWhilePaused = 0;
+  receivesBouncedWhilePaused = 0;
   oids = 0;
   statusIndications = 0;
 }
@@ -132,8 +134,10 @@ export class PassthroughFilter {
       },
       sendNetBufferLists(m, nbl, port, flags) {
         if (m.state !== RUNNING) {
-          m.counters.bouncedWhilePaused++;
-          for (let x: NetBufferList | null = nbl; x !== null; x = x.next) x.status = NDIS_STATUS.PAUSED;
+          for (let x: NetBufferList | null = nbl; x !== null; x = x.next) {
+            x.status = NDIS_STATUS.PAUSED;
+            m.counters.sendsBouncedWhilePaused++;
+          }
           ndis.fSendNetBufferListsComplete(m.handle, nbl, (flags & 1) !== 0 ? NDIS_SEND_COMPLETE_FLAGS.DISPATCH_LEVEL : 0);
           return;
         }
@@ -174,7 +178,7 @@ export class PassthroughFilter {
       receiveNetBufferLists(m, nbl, port, count, flags) {
         const canPend = (flags & NDIS_RECEIVE_FLAGS.RESOURCES) === 0;
         if (m.state !== RUNNING) {
-          m.counters.bouncedWhilePaused += count;
+          m.counters.receivesBouncedWhilePaused += count;
           if (canPend) ndis.fReturnNetBufferLists(m.handle, nbl, (flags & 1) !== 0 ? NDIS_RETURN_FLAGS.DISPATCH_LEVEL : 0);
           return;
         }
