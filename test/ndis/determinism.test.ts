@@ -16,15 +16,12 @@ async function scenario(seed: number): Promise<{ trace: string[]; arrivals: stri
   for (const n of names) adapters.push(await virt.addAdapter(n, { Processor: names.indexOf(n) }));
   ndis.scheduler.trace!.length = 0;
   const arrivals: string[] = [];
-  // The three bindings share the protocol's handler table: wrap it once.
-  const chars = bindings.get('a')!.handle.protocol.chars;
-  const base = chars.receiveNetBufferLists;
-  chars.receiveNetBufferLists = (ctx, nbl, port, count, flags) => {
-    const rb = ctx as RawBinding;
-    const before = rb.received.length;
-    base(ctx, nbl, port, count, flags);
-    for (const f of rb.received.slice(before)) arrivals.push(`${rb.adapterName}<-${new TextDecoder().decode(f.subarray(14, 18))}`);
-  };
+  for (const n of names) {
+    const rb = bindings.get(n)!;
+    rb.onReceive = (_nbl, _flags, frames) => {
+      for (const f of frames) arrivals.push(`${rb.adapterName}<-${new TextDecoder().decode(f.subarray(14, 18))}`);
+    };
+  }
   // Each adapter's binding sends from its own periodic timer: five frames, one per millisecond.
   const timers = names.map((n, k) => {
     const b = bindings.get(n)!;

@@ -145,6 +145,8 @@ export class RawBinding {
   adapterName = '';
   /** Receive flags of each indication. */
   readonly flags: number[] = [];
+  /** Called with every receive indication (after the binding recorded it). */
+  onReceive: ((nbl: NetBufferList, flags: number, newFrames: Uint8Array[]) => void) | null = null;
   /** Packet filter set at the first restart. */
   packetFilter = NDIS_PACKET_TYPE.DIRECTED | NDIS_PACKET_TYPE.BROADCAST | NDIS_PACKET_TYPE.MULTICAST;
   filterSet = false;
@@ -212,6 +214,7 @@ export function rawProtocol(ndis: Ndis, name: string, log: string[], bindings: M
     },
     receiveNetBufferLists(b, chain, _port, _count, flags) {
       b.flags.push(flags);
+      const before = b.received.length;
       const canPend = (flags & NDIS_RECEIVE_FLAGS.RESOURCES) === 0;
       let x: NetBufferList | null = chain;
       while (x !== null) {
@@ -226,6 +229,7 @@ export function rawProtocol(ndis: Ndis, name: string, log: string[], bindings: M
         b.received.push(bytes);
         x = x.next;
       }
+      b.onReceive?.(chain, flags, b.received.slice(before));
       if (!canPend) return;
       if (b.hold && b.running) {
         b.held.enqueueChain(chain);
