@@ -417,6 +417,8 @@ export class NetBufferListPool {
     nbl.derivedFlags = 0;
     nbl.owner = this.ownerId;
     nbl.serial = nextSerial++;
+    nbl.handoffAt = 0;
+    nbl.handoffPath = 0;
     nbl.netBufferListInfo.fill(0);
     const c = nbl.preallocatedContext;
     if (c !== null) c.offset = c.size;
