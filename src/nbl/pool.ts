@@ -283,8 +283,8 @@ export class NetBufferPool {
   }
 
   /** Models NdisFreeNetBufferPool: a pool with NET_BUFFERs outstanding cannot be freed (leak). */
-  free(): void {
-    if (this.outstanding > 0) {
+  free(abandonOutstanding = false): void {
+    if (this.outstanding > 0 && !abandonOutstanding) {
       throw new NdisError(
         'ERR_NDIS_POOL_NOT_EMPTY',
         `NdisFreeNetBufferPool: pool '${this.poolTag}' still has ${this.outstanding} NET_BUFFER(s) outstanding (leaked): ${this.outstandingNetBuffers()
@@ -565,8 +565,8 @@ export class NetBufferListPool {
   }
 
   /** Models NdisFreeNetBufferListPool: a pool with NBLs outstanding cannot be freed (they leaked). */
-  free(): void {
-    if (this.outstanding > 0) {
+  free(abandonOutstanding = false): void {
+    if (this.outstanding > 0 && !abandonOutstanding) {
       throw new NdisError(
         'ERR_NDIS_POOL_NOT_EMPTY',
         `NdisFreeNetBufferListPool: pool '${this.poolTag}' still has ${this.outstanding} NET_BUFFER_LIST(s) outstanding (leaked): ${this.outstandingNetBufferLists()

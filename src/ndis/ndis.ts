@@ -181,7 +181,7 @@ export class Ndis {
   readonly protocolDrivers = new Set<ProtocolDriver>();
   readonly adapters = new Set<MiniportBlock>();
   /** Every module by id (owner ids in NBLs). */
-  readonly modules = new Map<number, { name: string }>();
+  readonly modules = new Map<number, { name: string; driver: string }>();
   /** Every NET_BUFFER_LIST pool created through the runtime (NdisAllocateNetBufferListPool). */
   readonly nblPools = new Set<NetBufferListPool>();
 
@@ -236,9 +236,9 @@ export class Ndis {
     this.verifier.violation(ruleId, { driver, object, nbl, message, call });
   }
 
-  private newId(name: string): number {
+  private newId(name: string, driver = name): number {
     const id = this.nextId++;
-    this.modules.set(id, { name });
+    this.modules.set(id, { name, driver });
     return id;
   }
 
@@ -375,7 +375,7 @@ export class Ndis {
     const m = new MiniportBlock(
       this,
       driver,
-      this.newId(name),
+      this.newId(name, driver.name),
       name,
       this.nextIfIndex++,
       config.configuration ?? {},
@@ -793,7 +793,7 @@ export class Ndis {
   /** FilterAttach for one module (the stack must be paused). */
   private async attachFilter(d: FilterDriver, m: MiniportBlock): Promise<boolean> {
     const f = new FilterModule(this, d, m, 0);
-    (f as { id: number }).id = this.newId(f.name);
+    (f as { id: number }).id = this.newId(f.name, d.name);
     f.sm.fire('FilterAttach');
     const status = this.atPassive(() => d.chars.attach(f, d.driverContext, this.attachParameters(m, f)));
     if (status !== NDIS_STATUS.SUCCESS || !f.attributesSet) {
@@ -1012,7 +1012,7 @@ export class Ndis {
     const idx = openParameters.mediumArray.indexOf(m.mediaType);
     if (idx < 0) return { status: NDIS_STATUS.UNSUPPORTED_MEDIA, bindingHandle: null, selectedMediumIndex: -1 };
     const o = new OpenBlock(this, protocol, m, 0, bindContext);
-    (o as { id: number }).id = this.newId(o.name);
+    (o as { id: number }).id = this.newId(o.name, protocol.name);
     o.context = protocolBindingContext;
     o.frameTypes = openParameters.frameTypeArray ?? [];
     o.sm.fire('ProtocolBindAdapterEx');
@@ -1589,22 +1589,33 @@ export class Ndis {
     }
     const pid = o.protocol.id;
     let n = 0;
-    // A cycle is caught in O(1) space: `slow` walks at half speed and meets `x` only on a loop.
+    // A cycle is caught in O(1) space: `slow` walks at half speed behind `x` and meets it only on a loop.
     let slow = nbl;
+    let bad: NetBufferList | null = null;
+    let badOwner = 0;
     for (let x: NetBufferList | null = nbl; x !== null; x = x.next) {
       if (++n > 1) {
-        if ((n & 1) === 0) slow = slow.next!;
         if (x === slow) {
           this.violate(RULE.NBL_CHAIN_CYCLE, o.protocol.name, o.name, nbl, 'the send chain does not end (a cycle in NET_BUFFER_LIST.Next)', 'NdisSendNetBufferLists');
           return;
         }
+        if ((n & 1) === 0) slow = slow.next!;
       }
       const owner = x.owner;
       if (owner < 0 || (owner !== 0 && owner !== o.id && owner !== pid)) {
-        this.violate(RULE.NBL_NOT_OWNED, o.protocol.name, o.name, x, `the protocol sent an NBL it does not own (${owner < 0 ? 'still in flight' : `held by ${this.moduleName(owner)}`})`, 'NdisSendNetBufferLists');
+        // Not the protocol's to send: left as it is for its real owner.
+        if (bad === null) {
+          bad = x;
+          badOwner = owner;
+        }
+        continue;
       }
       x.sourceHandle = o;
       x.owner = -1;
+    }
+    // Reported after the walk, so that a cycle (whose NBLs look in flight on the second visit) is named as one.
+    if (bad !== null) {
+      this.violate(RULE.NBL_NOT_OWNED, o.protocol.name, o.name, bad, `the protocol sent an NBL it does not own (${badOwner < 0 ? 'still in flight' : `held by ${this.moduleName(badOwner)}`})`, 'NdisSendNetBufferLists');
     }
     o.outstandingSends += n;
     o.counters.sends += n;
@@ -2100,9 +2111,10 @@ export class Ndis {
   freeNetBufferListPool(pool: NetBufferListPool): void {
     if (pool.outstanding > 0) {
       const nbl = pool.outstandingNetBufferLists()[0] ?? null;
-      this.violate(RULE.NBL_LEAKED, '?', `pool '${pool.poolTag}'`, nbl, `NdisFreeNetBufferListPool with ${pool.outstanding} NBL(s) still allocated (0x7C LEAKED_NBL)${nbl !== null ? `; the first is held by ${this.moduleName(nbl.owner)}` : ''}`, 'NdisFreeNetBufferListPool');
+      this.violate(RULE.NBL_LEAKED, this.modules.get(pool.ownerId)?.driver ?? '?', `pool '${pool.poolTag}' of ${this.moduleName(pool.ownerId)}`, nbl, `NdisFreeNetBufferListPool with ${pool.outstanding} NBL(s) still allocated (0x7C LEAKED_NBL)${nbl !== null ? `; the first is held by ${this.moduleName(nbl.owner)}` : ''}`, 'NdisFreeNetBufferListPool');
     }
-    pool.free();
+    // Reported (and not thrown: the verifier logs or counts): the pool is retired with its leaks.
+    pool.free(this.verifyLevel !== 0);
   }
 
   /** Models NdisAllocateNetBufferPool. */
