@@ -605,12 +605,7 @@ export class Ndis {
       this.violate(RULE.PAUSE_RETURN_VALUE, m.driver.name, m.name, null, `MiniportPause returned ${formatStatus(status)}; only NDIS_STATUS_SUCCESS or NDIS_STATUS_PENDING are allowed (pause cannot fail)`, 'MiniportPause');
     }
     m.pausePending = null;
-    if (m.outstandingSends > 0) {
-      this.violate(RULE.PAUSE_WITH_OUTSTANDING, m.driver.name, m.name, null, `the miniport completed its pause with ${m.outstandingSends} send NBL(s) not completed (all sends must be completed before the pause completes)`, 'NdisMPauseComplete');
-    }
-    if (this.verifyLevel >= 2 && m.outstandingReceives > 0) {
-      this.violate(RULE.PAUSE_WITH_OUTSTANDING, m.driver.name, m.name, null, `the miniport completed its pause with ${m.outstandingReceives} indicated receive NBL(s) not yet returned`, 'NdisMPauseComplete');
-    }
+    if (status === NDIS_STATUS.SUCCESS) this.checkMiniportPaused(m, 'MiniportPause');
     m.sm.fire('PauseComplete');
     this.log(`${m.name}: miniport paused`);
   }
@@ -1321,7 +1316,18 @@ export class Ndis {
       return;
     }
     m.pausePending = null;
+    this.checkMiniportPaused(m, 'NdisMPauseComplete');
     p();
+  }
+
+  /** A miniport's pause completes only with every send completed and every indicated receive returned. */
+  private checkMiniportPaused(m: MiniportBlock, call: string): void {
+    if (m.outstandingSends > 0) {
+      this.violate(RULE.PAUSE_WITH_OUTSTANDING, m.driver.name, m.name, null, `the miniport completed its pause with ${m.outstandingSends} send NBL(s) not completed (all sends must be completed before the pause completes)`, call);
+    }
+    if (this.verifyLevel >= 2 && m.outstandingReceives > 0) {
+      this.violate(RULE.PAUSE_WITH_OUTSTANDING, m.driver.name, m.name, null, `the miniport completed its pause with ${m.outstandingReceives} indicated receive NBL(s) not yet returned`, call);
+    }
   }
 
   /** Models NdisMRestartComplete. */

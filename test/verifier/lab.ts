@@ -118,7 +118,16 @@ export async function enableRss(l: Lab, hashInformation: number): Promise<void> 
 
 /** Tears the lab down (halt checks run and report too). */
 export async function done(l: Lab): Promise<void> {
-  await l.ndis.shutdown();
+  // Whatever a scenario scripted, the teardown runs with well-behaved drivers.
+  Object.assign(l.nic.options, { pauseMode: 'sync', restartMode: 'sync', resetMode: 'sync', autoCompleteSends: true, pauseReturn: 0 });
+  if (l.nic.heldSends.count > 0) l.nic.completeSends();
+  for (const r of [...l.nic.pendingOids]) l.nic.completeOid(r, 0);
+  if (l.fmod !== null) {
+    l.fmod.pauseMode = 'sync';
+    l.fmod.pauseReturn = 0;
+    l.fmod.onSend = l.fmod.onReceive = null;
+  }
+  await l.ndis.until(l.ndis.shutdown(), 120_000);
 }
 
 /** Sends one frame from the raw binding (cut into MDLs at `splitAt`, with OOB `info`). */

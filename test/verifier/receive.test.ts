@@ -133,11 +133,22 @@ test('RX-003 (legitimate): an NDIS 6.0 miniport with one MDL per frame; an NDIS 
   await done(l2);
 });
 
-test('RX-004 (advisory): an NDIS 6.1 miniport without header-data split that uses two MDLs gets an advisory, not a violation', async () => {
+test('RX-004: an NDIS 6.1 miniport without header-data split that uses two MDLs gets an advisory, not a violation', async () => {
   const l = await lab({ miniportMinor: 1 });
   l.nic.indicate([{ bytes: frame('tcp4').bytes, splitAt: [54] }]);
   assertClean(l);
   assert.deepEqual(advisories(l), [RX.MULTI_MDL_WITHOUT_HDS]);
+  await done(l);
+});
+
+test('RX-004 (legitimate): one MDL per frame, or two with NDIS_NBL_FLAGS_HD_SPLIT, draw no advisory', async () => {
+  const l = await lab({ miniportMinor: 1 });
+  l.nic.indicate([
+    { bytes: frame('tcp4').bytes },
+    { bytes: frame('udp4').bytes, splitAt: [42], nblFlags: HDS | V4 | UDP | AT_PAYLOAD },
+  ]);
+  assertClean(l);
+  assert.deepEqual(advisories(l), []);
   await done(l);
 });
 

@@ -23,7 +23,7 @@ export const RECEIVE_RULES: readonly VerifierRule[] = [
   {
     id: RX.OOB_REQUIRED,
     family: 'receive',
-    title: 'A receive NBL carries the OOB information its use requires (RSS hash when RSS is on; consistent checksum results)',
+    title: 'A receive NBL carries the OOB information its use requires, and only true information (RSS hash when RSS is on; checksum results that fit the frame; 802.1Q info only with the tag removed)',
     source: PAGE,
     windowsCode: null,
     severity: 'violation',
