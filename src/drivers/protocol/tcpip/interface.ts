@@ -11,11 +11,13 @@ import {
   NDIS_ENCAPSULATION,
   NDIS_OBJECT_TYPE,
   NDIS_PACKET_TYPE,
+  NDIS_STATUS,
   NdisOidRequest,
   OID,
   encodeMacList,
   ulongBuffer,
   type NdisOffload,
+  type NdisStatus,
   type NetPnPEventNotification,
   type OpenBlock,
 } from '../../../ndis/index.js';
@@ -71,6 +73,12 @@ const ADDRESS_STATE_NAMES = ['invalid', 'tentative', 'duplicate', 'deprecated', 
 
 /** Where an address came from (NL_PREFIX_ORIGIN / NL_SUFFIX_ORIGIN in words). */
 export type AddressOrigin = 'manual' | 'link-layer' | 'router-advertisement';
+
+/** The binding's OID requests. */
+const OID_KIND_PACKET_FILTER = 0;
+const OID_KIND_MULTICAST = 1;
+/** OID_OFFLOAD_ENCAPSULATION. */
+export const OID_KIND_OFFLOAD_ENCAPSULATION = 2;
 
 /** Timer kinds of an address entry and of an interface. */
 const ADDR_TIMER_DAD = 0;
@@ -181,6 +189,10 @@ export class IpInterface implements StackTimerTarget {
   multicastMacs: Uint8Array[];
   /** The packet filter was set once the binding first ran. */
   filterSet: boolean;
+  /** OID requests of the binding waiting to be issued (kinds), and the one in flight. */
+  readonly oidQueue: number[];
+  oidInFlight: NdisOidRequest | null;
+  private oidPumping: boolean;
   // Send queue (a chain handed to NDIS in one call).
   txHead: NetBufferList | null;
   txTail: NetBufferList | null;
@@ -231,6 +243,9 @@ export class IpInterface implements StackTimerTarget {
     this.neighbors = new NeighborCache(this);
     this.multicastMacs = [];
     this.filterSet = false;
+    this.oidQueue = [];
+    this.oidInFlight = null;
+    this.oidPumping = false;
     this.txHead = null;
     this.txTail = null;
     this.txCount = 0;
@@ -542,21 +557,64 @@ export class IpInterface implements StackTimerTarget {
   /**
    * Sets OID_802_3_MULTICAST_LIST when the groups changed, and OID_GEN_CURRENT_PACKET_FILTER
    * (directed, multicast, broadcast) the first time: what tcpip asks of every Ethernet binding.
+   * The binding's requests go one at a time (each built when it is issued, from the state then).
    */
   updateReceiveFilter(): void {
-    const h = this.handle;
-    if (h === null || (this.state !== InterfaceState.Running && this.state !== InterfaceState.Paused)) return;
-    const ndis = this.stack.ndis;
-    const macs = this.wantedMulticastMacs();
-    const same = macs.length === this.multicastMacs.length && macs.every((m) => this.multicastMacs.some((x) => x.every((v, i) => v === m[i])));
-    if (!same) {
-      this.multicastMacs = macs;
-      ndis.oidRequest(h, NdisOidRequest.set(OID.P802_3_MULTICAST_LIST, encodeMacList(macs)));
-    }
+    if (this.handle === null || (this.state !== InterfaceState.Running && this.state !== InterfaceState.Paused)) return;
     if (!this.filterSet) {
       this.filterSet = true;
-      ndis.oidRequest(h, NdisOidRequest.set(OID.GEN_CURRENT_PACKET_FILTER, ulongBuffer(NDIS_PACKET_TYPE.DIRECTED | NDIS_PACKET_TYPE.MULTICAST | NDIS_PACKET_TYPE.BROADCAST)));
+      this.queueOid(OID_KIND_PACKET_FILTER);
     }
+    this.queueOid(OID_KIND_MULTICAST);
+  }
+
+  /** Queues one of the binding's OID requests (a kind already queued is not queued twice). */
+  queueOid(kind: number): void {
+    if (!this.oidQueue.includes(kind)) this.oidQueue.push(kind);
+    this.pumpOids();
+  }
+
+  private pumpOids(): void {
+    if (this.oidPumping) return;
+    this.oidPumping = true;
+    try {
+      while (this.oidInFlight === null && this.oidQueue.length > 0 && this.handle !== null) {
+        const req = this.buildOid(this.oidQueue.shift()!);
+        if (req === null) continue;
+        this.oidInFlight = req;
+        const s = this.stack.ndis.oidRequest(this.handle, req);
+        if (s !== NDIS_STATUS.PENDING) this.oidFinished(req, s);
+      }
+    } finally {
+      this.oidPumping = false;
+    }
+  }
+
+  private buildOid(kind: number): NdisOidRequest | null {
+    switch (kind) {
+      case OID_KIND_PACKET_FILTER:
+        return NdisOidRequest.set(OID.GEN_CURRENT_PACKET_FILTER, ulongBuffer(NDIS_PACKET_TYPE.DIRECTED | NDIS_PACKET_TYPE.MULTICAST | NDIS_PACKET_TYPE.BROADCAST));
+      case OID_KIND_MULTICAST: {
+        const macs = this.wantedMulticastMacs();
+        const same = macs.length === this.multicastMacs.length && macs.every((m) => this.multicastMacs.some((x) => x.every((v, i) => v === m[i])));
+        if (same) return null;
+        this.multicastMacs = macs;
+        return NdisOidRequest.set(OID.P802_3_MULTICAST_LIST, encodeMacList(macs));
+      }
+      default:
+        return NdisOidRequest.set(OID.OFFLOAD_ENCAPSULATION, encodeOffloadEncapsulation(true));
+    }
+  }
+
+  /** A request of the binding completed (synchronously or through ProtocolOidRequestComplete). */
+  oidFinished(req: NdisOidRequest, status: NdisStatus): void {
+    if (req !== this.oidInFlight) return;
+    this.oidInFlight = null;
+    if (req.oid === OID.OFFLOAD_ENCAPSULATION) {
+      this.offloadEnabled = status === NDIS_STATUS.SUCCESS;
+      this.applyOffload(this.offload);
+    }
+    this.pumpOids();
   }
 
   // ------------------------------------------------------------------------------------------

@@ -21,15 +21,12 @@ import {
   NDIS_STATUS,
   NdisError,
   NdisMedium,
-  NdisOidRequest,
   NetEvent,
-  OID,
   TICKS_PER_MS,
   decodeLinkState,
   type BindContext,
   type Ndis,
   type NdisOffload,
-  type NdisStatus,
   type NdisTimerObject,
   type ProtocolDriver,
   type ProtocolDriverCharacteristics,
@@ -54,7 +51,7 @@ import {
 } from './addresses.js';
 import { ArpLayer } from './arp.js';
 import { IcmpLayer, type PingOptions } from './icmp.js';
-import { AddressState, InterfaceState, IpAddressEntry, IpInterface, encodeOffloadEncapsulation, type InterfaceInfo } from './interface.js';
+import { AddressState, InterfaceState, IpAddressEntry, IpInterface, OID_KIND_OFFLOAD_ENCAPSULATION, type InterfaceInfo } from './interface.js';
 import { IpLayer } from './ip.js';
 import { NdpLayer } from './ndp.js';
 import type { NeighborTimings } from './neighbor.js';
@@ -483,7 +480,7 @@ export class TcpIp {
         self.uninstalled();
       },
       oidRequestComplete(iface, request, status) {
-        self.oidDone(iface, request, status);
+        iface.oidFinished(request, status);
       },
       statusEx(iface, indication) {
         if (indication.statusCode === NDIS_STATUS.LINK_STATE && indication.statusBuffer !== null) {
@@ -528,16 +525,7 @@ export class TcpIp {
   /** Sets OID_OFFLOAD_ENCAPSULATION (Ethernet); offloads are used once it succeeds. */
   private enableOffload(iface: IpInterface): void {
     if (iface.handle === null || !this.useOffload) return;
-    const req = NdisOidRequest.set(OID.OFFLOAD_ENCAPSULATION, encodeOffloadEncapsulation(true));
-    const s = this.ndis.oidRequest(iface.handle, req);
-    if (s !== NDIS_STATUS.PENDING) this.oidDone(iface, req, s);
-  }
-
-  private oidDone(iface: IpInterface, request: NdisOidRequest, status: NdisStatus): void {
-    if (request.oid === OID.OFFLOAD_ENCAPSULATION) {
-      iface.offloadEnabled = status === NDIS_STATUS.SUCCESS;
-      iface.applyOffload(iface.offload);
-    }
+    iface.queueOid(OID_KIND_OFFLOAD_ENCAPSULATION);
   }
 
   /** ProtocolSendNetBufferListsComplete: the NBLs go back to their pools; a pending pause may complete. */
@@ -681,7 +669,7 @@ export class TcpIp {
     if (iface.findAddress(a.address) !== null) return;
     iface.addresses.push(a);
     if (a.prefixLength < 128) {
-      const r = new Route(a.address, a.prefixLength, iface, null, 256, 'connected');
+      const r = new Route(a.address, a.prefixLength, iface, null, 256, a.origin === 'router-advertisement' ? 'router-advertisement' : 'connected');
       if (a.origin === 'router-advertisement') r.expiresAt = a.validUntil;
       this.routeTable.add(r);
     }
@@ -704,7 +692,7 @@ export class TcpIp {
     iface.addresses.splice(i, 1);
     this.timers.remove(a.timer);
     if (!iface.addresses.some((x) => x.prefixLength === a.prefixLength && prefixMatches(x.address, a.address, a.prefixLength))) {
-      this.routeTable.removeWhere((r) => r.iface === iface && r.origin === 'connected' && r.prefixLength === a.prefixLength && prefixMatches(r.destination, a.address, a.prefixLength));
+      this.routeTable.removeWhere((r) => r.iface === iface && r.gateway === null && r.origin !== 'static' && r.prefixLength === a.prefixLength && prefixMatches(r.destination, a.address, a.prefixLength));
     }
     iface.updateReceiveFilter();
     this.addressesChanged(iface);

@@ -544,3 +544,39 @@ export function ip(text: string): Uint8Array {
   if (a === null) throw new Error(`bad address ${text}`);
   return a;
 }
+
+/** One host on a lab adapter: the stack, the adapter, the runtime. */
+export interface LabHost {
+  ndis: Ndis;
+  lab: LabMiniport;
+  adapter: LabAdapter;
+  stack: TcpIp;
+}
+
+/**
+ * A stack bound to one lab adapter (MAC 02:1a:b0:00:00:01), configured with 10.0.0.1/24 and
+ * fd00::1/64 unless `configure` is false, and ready (DAD done). Captures are cleared when ready
+ * unless `keepCaptures`.
+ */
+export async function labHost(
+  options: { stack?: TcpIpOptions; adapter?: LabAdapterOptions; configure?: boolean; keepCaptures?: boolean; ndis?: NdisOptions } = {},
+): Promise<LabHost> {
+  const ndis = new Ndis({ seed: 5, ...options.ndis });
+  const lab = new LabMiniport(ndis);
+  const adapter = await lab.add('lab', { mac: '02:1a:b0:00:00:01', ...options.adapter });
+  const stack = new TcpIp(ndis, { name: 'host', ...options.stack });
+  await stack.register();
+  if (options.configure !== false) {
+    stack.configure('lab', { ipv4: ['10.0.0.1/24'], ipv6: ['fd00::1/64'] });
+    await stack.ready('lab');
+  }
+  if (options.keepCaptures !== true) adapter.sent.length = 0;
+  return { ndis, lab, adapter, stack };
+}
+
+/** Frames the adapter sent whose EtherType is `type` (and, for IP, whose protocol byte is `proto`). */
+export function sentOfType(a: LabAdapter, type: number, proto = -1): Uint8Array[] {
+  return a.sent
+    .map((f) => f.bytes)
+    .filter((b) => ((b[12]! << 8) | b[13]!) === type && (proto < 0 || (type === 0x0800 ? b[23] === proto : b[20] === proto)));
+}
