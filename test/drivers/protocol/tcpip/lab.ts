@@ -84,6 +84,8 @@ export interface LabAdapterOptions {
   lookahead?: number;
   /** Checksum OOB info to set on frames received from the hub (default 0). */
   rxChecksumInfo?: number;
+  /** Fail OID_OFFLOAD_ENCAPSULATION even though offloads are advertised. */
+  refuseOffloadEncapsulation?: boolean;
 }
 
 /** Options of one injected frame. */
@@ -299,6 +301,7 @@ export class LabAdapter implements HubPort {
         return NDIS_STATUS.SUCCESS;
       case OID.OFFLOAD_ENCAPSULATION:
         if (this.options.offload === undefined || this.options.offload === null) return NDIS_STATUS.NOT_SUPPORTED;
+        if (this.options.refuseOffloadEncapsulation === true) return NDIS_STATUS.INVALID_PARAMETER;
         r.bytesRead = r.informationBufferLength;
         return NDIS_STATUS.SUCCESS;
       case OID.GEN_CURRENT_LOOKAHEAD:
