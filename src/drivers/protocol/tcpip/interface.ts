@@ -199,6 +199,11 @@ export class IpInterface implements StackTimerTarget {
   txCount: number;
   /** The interface is on the stack's list of send queues to flush. */
   txQueued: boolean;
+  /**
+   * Sends are held while NetEventRestart is being handled (the binding is not Running until the
+   * handler returns); they go to NDIS from the send DPC afterwards.
+   */
+  holdTx: boolean;
   /** Sends handed to NDIS and not yet completed. */
   outstandingSends: number;
   /** The NetEventPause notification to complete when the last send completes. */
@@ -250,6 +255,7 @@ export class IpInterface implements StackTimerTarget {
     this.txTail = null;
     this.txCount = 0;
     this.txQueued = false;
+    this.holdTx = false;
     this.outstandingSends = 0;
     this.pauseNotification = null;
     this.rsRemaining = 0;

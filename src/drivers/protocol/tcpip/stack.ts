@@ -507,6 +507,7 @@ export class TcpIp {
   /** NetEventRestart: the binding runs; the first time, the interface starts with its configuration. */
   private restart(iface: IpInterface, params: ProtocolRestartParameters | null): void {
     const first = !iface.filterSet;
+    iface.holdTx = true;
     const attrs = params?.restartAttributes;
     if (attrs !== undefined && attrs !== null && attrs.mtuSize > 0 && attrs.mtuSize < iface.linkMtu) {
       iface.linkMtu = attrs.mtuSize;
@@ -520,6 +521,8 @@ export class TcpIp {
     }
     this.routeTable.generation++;
     this.checkReady();
+    iface.holdTx = false;
+    if (iface.txHead !== null) this.ndis.queueDpc(this.flushDpc);
   }
 
   /** Sets OID_OFFLOAD_ENCAPSULATION (Ethernet); offloads are used once it succeeds. */
@@ -819,8 +822,15 @@ export class TcpIp {
     if (--this.batchDepth > 0) return;
     this.batchDepth = 0;
     const list = this.pendingTx;
-    while (list.length > 0) {
+    let held = 0;
+    while (list.length > held) {
       const i = list.pop()!;
+      if (i.holdTx) {
+        // Kept for the send DPC (the binding is restarting).
+        list.unshift(i);
+        held++;
+        continue;
+      }
       i.txQueued = false;
       i.flushTx();
     }
