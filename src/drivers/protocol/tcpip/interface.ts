@@ -184,6 +184,9 @@ export class IpInterface implements StackTimerTarget {
   mtuPool: NetBufferListPool | null;
   largePool: NetBufferListPool | null;
   readonly addresses: IpAddressEntry[];
+  /** The usable IPv4 addresses and their subnets' directed broadcasts as 32-bit numbers (for the receive path). */
+  private v4Local: number[];
+  private v4Broadcast: number[];
   readonly neighbors: NeighborCache;
   /** Ethernet multicast addresses last set with OID_802_3_MULTICAST_LIST. */
   multicastMacs: Uint8Array[];
@@ -245,6 +248,8 @@ export class IpInterface implements StackTimerTarget {
     this.mtuPool = null;
     this.largePool = null;
     this.addresses = [];
+    this.v4Local = [];
+    this.v4Broadcast = [];
     this.neighbors = new NeighborCache(this);
     this.multicastMacs = [];
     this.filterSet = false;
@@ -497,6 +502,35 @@ export class IpInterface implements StackTimerTarget {
   firstAddress(v4: boolean): IpAddressEntry | null {
     for (const a of this.addresses) if (a.v4 === v4 && a.usable) return a;
     return null;
+  }
+
+  /** Rebuilds the 32-bit views of the IPv4 addresses (after any address change). */
+  refreshAddressCache(): void {
+    const local: number[] = [];
+    const bcast: number[] = [];
+    for (const a of this.addresses) {
+      if (!a.v4 || !a.usable) continue;
+      const u = ((a.address[12]! << 24) | (a.address[13]! << 16) | (a.address[14]! << 8) | a.address[15]!) >>> 0;
+      local.push(u);
+      const hostBits = 128 - a.prefixLength;
+      if (hostBits >= 2) bcast.push((u | (hostBits >= 32 ? 0xffffffff : (1 << hostBits) - 1)) >>> 0);
+    }
+    this.v4Local = local;
+    this.v4Broadcast = bcast;
+  }
+
+  /** True when the IPv4 address `u` (a 32-bit number) is a usable address of this interface. */
+  isLocalV4(u: number): boolean {
+    const l = this.v4Local;
+    for (let i = 0; i < l.length; i++) if (l[i] === u) return true;
+    return false;
+  }
+
+  /** True when the IPv4 address `u` is the directed broadcast of one of our subnets. */
+  isBroadcastV4(u: number): boolean {
+    const l = this.v4Broadcast;
+    for (let i = 0; i < l.length; i++) if (l[i] === u) return true;
+    return false;
   }
 
   /** True when `a` is the directed broadcast address of one of our IPv4 subnets. */

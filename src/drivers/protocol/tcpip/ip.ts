@@ -102,9 +102,14 @@ export class IpLayer {
   private readonly packetScratch: Uint8Array;
   private readonly v4: Ipv4Packet;
   readonly walk: Ipv6HeaderWalk;
-  /** Source and destination of the packet being received (16 bytes). */
-  readonly src: Uint8Array;
-  readonly dst: Uint8Array;
+  /** Source and destination of the packet being received (16 bytes; IPv4-mapped for IPv4). */
+  src: Uint8Array;
+  dst: Uint8Array;
+  // The arrays `src` and `dst` point at: IPv4 ones keep the ::ffff: prefix, so only 4 bytes change per packet.
+  private readonly src4: Uint8Array;
+  private readonly dst4: Uint8Array;
+  private readonly src6: Uint8Array;
+  private readonly dst6: Uint8Array;
   /** Source MAC of the frame being received. */
   readonly srcMac: Uint8Array;
   // ---- the packet being delivered (read by ICMP, UDP, ND, ARP) ----
@@ -141,8 +146,13 @@ export class IpLayer {
     this.packetScratch = new Uint8Array(IPV6_HEADER_LENGTH + 65535 + 64);
     this.v4 = new Ipv4Packet();
     this.walk = new Ipv6HeaderWalk();
-    this.src = new Uint8Array(16);
-    this.dst = new Uint8Array(16);
+    this.src4 = new Uint8Array(16);
+    this.dst4 = new Uint8Array(16);
+    this.src4[10] = this.src4[11] = this.dst4[10] = this.dst4[11] = 0xff;
+    this.src6 = new Uint8Array(16);
+    this.dst6 = new Uint8Array(16);
+    this.src = this.src6;
+    this.dst = this.dst6;
     this.srcMac = new Uint8Array(6);
     this.rxIface = null;
     this.rxV6 = false;
@@ -277,11 +287,20 @@ export class IpLayer {
     } else {
       iface.counters.checksumOffloadedIn++;
     }
-    const src = this.src;
-    const dst = this.dst;
-    v.copySourceAddress(src);
-    v.copyDestinationAddress(dst);
-    if (isMulticastAddress(src) || isLimitedBroadcast(src) || isLoopbackAddress(src) || isUnspecifiedAddress(src) || iface.isDirectedBroadcast(src) || iface.hasLocalAddress(src)) {
+    const b = p.bytes;
+    const o = p.offset;
+    const src = this.src4;
+    const dst = this.dst4;
+    for (let i = 12; i < 16; i++) {
+      src[i] = b[o + i]!;
+      dst[i] = b[o + i + 4]!;
+    }
+    this.src = src;
+    this.dst = dst;
+    const s32 = getU32(b, o + 12);
+    const d32 = getU32(b, o + 16);
+    // A source no packet may carry: multicast, broadcast, loopback, unspecified, or one of ours (RFC 1122 3.2.1.3, RFC 1812 5.3.7).
+    if (s32 >>> 28 === 0xe || s32 === 0xffffffff || s32 >>> 24 === 127 || s32 === 0 || iface.isBroadcastV4(s32) || iface.isLocalV4(s32)) {
       c.inAddrErrors++;
       iface.drops[IpDropReason.BadSourceAddress]!++;
       return;
@@ -289,16 +308,16 @@ export class IpLayer {
     // Destination: one of ours (strong host model, weak when forwarding), a broadcast, or the all-systems group.
     let local: boolean;
     let groupDst = false;
-    if (isLimitedBroadcast(dst) || iface.isDirectedBroadcast(dst)) {
+    if (d32 === 0xffffffff || iface.isBroadcastV4(d32)) {
       local = true;
       groupDst = true;
       c.inBcastPkts++;
-    } else if (isMulticastAddress(dst)) {
-      local = dst[12] === 224 && dst[13] === 0 && dst[14] === 0 && dst[15] === 1;
+    } else if (d32 >>> 28 === 0xe) {
+      local = d32 === 0xe0000001;
       groupDst = true;
       c.inMcastPkts++;
     } else {
-      local = !linkGroup && (iface.hasLocalAddress(dst) || (this.stack.forwarding && this.stack.isLocalAddress(dst)));
+      local = !linkGroup && (iface.isLocalV4(d32) || (this.stack.forwarding && this.stack.isLocalAddress(dst)));
     }
     this.rxIface = iface;
     this.rxV6 = false;
@@ -393,12 +412,14 @@ export class IpLayer {
       }
       return this.malformed(iface, c, r);
     }
-    const src = this.src;
-    const dst = this.dst;
+    const src = this.src6;
+    const dst = this.dst6;
     for (let i = 0; i < 16; i++) {
       src[i] = b[o + 8 + i]!;
       dst[i] = b[o + 24 + i]!;
     }
+    this.src = src;
+    this.dst = dst;
     if (isMulticastAddress(src) || isLoopbackAddress(src) || iface.hasLocalAddress(src)) {
       c.inAddrErrors++;
       iface.drops[IpDropReason.BadSourceAddress]!++;

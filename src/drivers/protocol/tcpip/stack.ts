@@ -702,7 +702,8 @@ export class TcpIp {
   }
 
   /** Addresses changed: cached paths choose their source again; `ready()` waiters may be done. */
-  addressesChanged(_iface: IpInterface): void {
+  addressesChanged(iface: IpInterface): void {
+    iface.refreshAddressCache();
     this.routeTable.generation++;
     this.checkReady();
   }
