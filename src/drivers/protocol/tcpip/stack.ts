@@ -452,8 +452,10 @@ export class TcpIp {
         return NDIS_STATUS.SUCCESS;
       },
       unbindAdapterEx(_unbindContext, iface) {
+        const h = iface.handle!;
         self.interfaceGone(iface);
-        return ndis.closeAdapterEx(iface.handle!);
+        iface.handle = null;
+        return ndis.closeAdapterEx(h);
       },
       openAdapterCompleteEx: () => undefined,
       closeAdapterCompleteEx: () => undefined,
@@ -559,6 +561,7 @@ export class TcpIp {
   private interfaceGone(iface: IpInterface): void {
     iface.state = InterfaceState.Closing;
     iface.dropPending(IpDropReason.NotRunning);
+    iface.oidQueue.length = 0;
     this.routeTable.removeWhere((r) => r.iface === iface);
     this.reassembler.releaseInterface(iface);
     iface.neighbors.flush(false);
