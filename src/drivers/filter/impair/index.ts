@@ -83,6 +83,7 @@ class Chain {
   tail: NetBufferList | null = null;
   count = 0;
 
+  /** Appends one NBL (its Next cleared). */
   append(n: NetBufferList): void {
     n.next = null;
     if (this.tail === null) this.head = n;
@@ -465,6 +466,7 @@ export class ImpairModule {
     }
   }
 
+  /** FilterRestart. */
   restart(): number {
     this.state = RUNNING;
     return NDIS_STATUS.SUCCESS;
@@ -547,6 +549,7 @@ export class ImpairFilter {
     return t;
   }
 
+  /** NDIS_FILTER_DRIVER_CHARACTERISTICS of the filter (a modifying, optional filter of class 'custom' by default). */
   characteristics(): FilterDriverCharacteristics {
     const ndis = this.ndis;
     const self = this;

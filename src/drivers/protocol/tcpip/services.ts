@@ -54,16 +54,19 @@ class RunningService implements Service {
     this.udp = udp;
   }
 
+  /** Counts and remembers an accepted connection. */
   track(s: TcpSocket): void {
     this.connections++;
     this.sockets.add(s);
     s.once('close', () => this.sockets.delete(s));
   }
 
+  /** The http.Server of the status page. */
   setHttp(h: http.Server): void {
     this.httpServer = h;
   }
 
+  /** Service.close. */
   close(): Promise<void> {
     this.udp?.close();
     this.httpServer?.close();

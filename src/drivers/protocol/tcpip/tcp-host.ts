@@ -21,18 +21,22 @@ export class StackTcpHost implements TcpHost {
     this.stack = stack;
   }
 
+  /** TcpHost.now: the stack clock (the runtime's scheduler), ms. */
   now(): number {
     return this.stack.now();
   }
 
+  /** TcpHost.setTimer: into the stack's timer heap. */
   setTimer(timer: TcpTimer, at: number): void {
     this.stack.setTimer(timer, at);
   }
 
+  /** TcpHost.cancelTimer. */
   cancelTimer(timer: TcpTimer): void {
     this.stack.timers.remove(timer);
   }
 
+  /** TcpHost.fillRandom: from the runtime's seeded generator. */
   fillRandom(out: Uint8Array): void {
     for (let i = 0; i < out.length; i += 4) {
       const r = this.stack.random32();
@@ -51,11 +55,13 @@ export class StackTcpHost implements TcpHost {
     return this.stack.paths.refresh(p);
   }
 
+  /** TcpHost.maxSegmentSize: path MTU less the IP and TCP headers. */
   maxSegmentSize(flow: TcpFlow): number {
     const p = this.path(flow);
     return p.mtu(this.stack.now()) - (p.v4 ? 20 : 40) - 20;
   }
 
+  /** TcpHost.sendOffloadSize: the LSOv2 size the outgoing binding offers for the family, or 0. */
   sendOffloadSize(flow: TcpFlow): number {
     const p = this.path(flow);
     const iface = p.iface;
@@ -64,6 +70,7 @@ export class StackTcpHost implements TcpHost {
     return max === 0 ? 0 : max < MAX_LSO_PAYLOAD ? max : MAX_LSO_PAYLOAD;
   }
 
+  /** TcpHost.selectSourceAddress: the path's preferred source (route, then RFC 6724 on the interface). */
   selectSourceAddress(remote: IpAddress, out: IpAddress): boolean {
     const p = this.stack.paths.get(remote);
     if (p.iface === null || !p.hasSource) return false;
@@ -71,6 +78,7 @@ export class StackTcpHost implements TcpHost {
     return true;
   }
 
+  /** TcpHost.allocateSegment: an NBL of the outgoing interface's pools, TX_HEADROOM bytes of backfill in front. */
   allocateSegment(flow: TcpFlow, length: number, space: TcpSegmentSpace): boolean {
     const p = this.path(flow);
     const iface = p.iface;
@@ -85,6 +93,7 @@ export class StackTcpHost implements TcpHost {
     return true;
   }
 
+  /** TcpHost.transmitSegment: IP and Ethernet headers, checksum or offload, then the neighbor and the send queue. */
   transmitSegment(flow: TcpFlow, space: TcpSegmentSpace, length: number, segmentMss: number): void {
     const nbl = space.token as NetBufferList;
     space.token = null;
