@@ -86,7 +86,8 @@ export class ArpLayer {
       entry = iface.neighbors.update(spa, b, sha, solicited, true, forUs, -1);
     }
     if (!forUs) {
-      if (entry === null) iface.drops[IpDropReason.ArpIgnored]!++;
+      // Not about us and not about a neighbor we know (an announcement of another host is not counted).
+      if (entry === null && !v.isGratuitous) iface.drops[IpDropReason.ArpIgnored]!++;
       return;
     }
     if (op === ARP_REQUEST) this.sendReply(iface, b, sha, tpa, spa);

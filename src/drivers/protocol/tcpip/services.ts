@@ -191,7 +191,7 @@ function esc(s: unknown): string {
 function table(rows: Record<string, unknown>[]): string {
   if (rows.length === 0) return '<p>(none)</p>';
   const keys = Object.keys(rows[0]!);
-  const cell = (v: unknown): string => esc(typeof v === 'object' && v !== null ? JSON.stringify(v) : v);
+  const cell = (v: unknown): string => (v === null ? '-' : esc(typeof v === 'object' ? JSON.stringify(v) : v));
   return `<table><tr>${keys.map((k) => `<th>${esc(k)}</th>`).join('')}</tr>${rows.map((r) => `<tr>${keys.map((k) => `<td>${cell(r[k])}</td>`).join('')}</tr>`).join('')}</table>`;
 }
 
