@@ -115,6 +115,8 @@ class Origin {
     readonly ndis60: boolean,
     /** The miniport originates (not a filter): the RSS and checksum results are its own. */
     readonly isMiniport: boolean,
+    /** The adapter's medium is 802.3 (the Ethernet receive rules apply). */
+    readonly ethernet: boolean,
   ) {}
 }
 
@@ -143,9 +145,6 @@ export class Verifier implements NdisVerifierHooks, SchedulerWatchdog {
   private readonly lowResources: LowResourceOptions | null;
   private readonly lowPrng: Prng | null;
   private ndis: Ndis | null = null;
-  private readonly origins = new WeakMap<object, Origin>();
-  private lastOriginKey: object | null = null;
-  private lastOrigin: Origin | null = null;
   private readonly layout = new FrameLayout();
   private readonly window = new Uint8Array(HEADER_WINDOW);
   // Watchdog bookkeeping: what was reported already (reported once per occurrence).
@@ -254,22 +253,21 @@ export class Verifier implements NdisVerifierHooks, SchedulerWatchdog {
   // ---------------------------------------------------------------------------------------------
 
   private originOf(originator: object): Origin | null {
-    if (originator === this.lastOriginKey) return this.lastOrigin;
-    let o = this.origins.get(originator);
-    if (o === undefined) {
-      if (originator instanceof MiniportBlock) {
-        const d = originator.driver;
-        o = new Origin(d.name, originator.name, originator, this.levelOf(d.name), d.chars.minorNdisVersion === 0, true);
-      } else if (originator instanceof FilterModule) {
-        const d = originator.driver;
-        o = new Origin(d.name, originator.name, originator.miniport, this.levelOf(d.name), d.chars.minorNdisVersion === 0, false);
-      } else {
-        return null;
-      }
-      this.origins.set(originator, o);
+    // The runtime gives each module a slot for its verifier's data: one load, no map lookup.
+    const slot = originator as { verifierData: unknown };
+    const cached = slot.verifierData as Origin | null;
+    if (cached !== null) return cached;
+    let o: Origin;
+    if (originator instanceof MiniportBlock) {
+      const d = originator.driver;
+      o = new Origin(d.name, originator.name, originator, this.levelOf(d.name), d.chars.minorNdisVersion === 0, true, originator.isEthernet);
+    } else if (originator instanceof FilterModule) {
+      const d = originator.driver;
+      o = new Origin(d.name, originator.name, originator.miniport, this.levelOf(d.name), d.chars.minorNdisVersion === 0, false, originator.miniport.isEthernet);
+    } else {
+      return null;
     }
-    this.lastOriginKey = originator;
-    this.lastOrigin = o;
+    slot.verifierData = o;
     return o;
   }
 
@@ -280,7 +278,7 @@ export class Verifier implements NdisVerifierHooks, SchedulerWatchdog {
    */
   receiveIndicated(originator: object, chain: NetBufferList, _count: number, _receiveFlags: number, call: string): void {
     const o = this.originOf(originator);
-    if (o === null || o.level === VERIFY_OFF || !o.miniport.isEthernet) return;
+    if (o === null || o.level === VERIFY_OFF || !o.ethernet) return;
     if (o.level === VERIFY_CHEAP) {
       const nb = chain.firstNetBuffer;
       if (nb === null || nb.next !== null) this.oneNetBuffer(o, chain, call);
