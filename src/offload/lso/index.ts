@@ -223,14 +223,18 @@ export class LsoSegmenter {
     const t = this.template;
     const copyLen = Math.min(firstLen, LSO_MAX_HEADER_LENGTH);
     copyOutOfNetBuffer(nb, 0, t, 0, copyLen);
+    // Nothing of an earlier send may show through past what this one's first MDL holds.
+    t.fill(0, copyLen, LSO_MAX_HEADER_LENGTH);
+    const short = firstLen < Math.min(len, LSO_MAX_HEADER_LENGTH);
     // Make the lengths whole so the template parses: LSOv2 leaves them 0.
     const l = this.layout;
     let frameLen = len;
     const r0 = this.fixLengths(t, copyLen, len, v2);
+    if (r0 === LsoResult.NotTcp && short) return LsoResult.HeadersNotInFirstMdl;
     if (r0 !== LsoResult.Ok) return r0;
     if (!v2) frameLen = this.v1FrameLength;
     parseFrame(t, 0, frameLen, l);
-    if (!l.isIp || (l.l4 !== L4.Tcp && !l.nvgre)) return LsoResult.NotTcp;
+    if (!l.isIp || (l.l4 !== L4.Tcp && !l.nvgre)) return short ? LsoResult.HeadersNotInFirstMdl : LsoResult.NotTcp;
     let tcp = l;
     if (encap) {
       if (!v2) return LsoResult.WrongIpVersion;
@@ -238,7 +242,7 @@ export class LsoSegmenter {
       if (!l.nvgre) return LsoResult.NotTcp;
       const inner = this.inner;
       parseFrame(t, l.innerFrameOffset, l.ipEnd - l.innerFrameOffset, inner);
-      if (!inner.isIp || inner.l4 !== L4.Tcp || inner.reason !== 0) return LsoResult.NotTcp;
+      if (!inner.isIp || inner.l4 !== L4.Tcp || inner.reason !== 0) return short ? LsoResult.HeadersNotInFirstMdl : LsoResult.NotTcp;
       if (encapsulatedOffsetsValid(encapsulation)) {
         if (innerFrameOffset(encapsulation) !== inner.frameOffset || inner.frameOffset + transportIpHeaderRelativeOffset(encapsulation) !== inner.l3Offset) {
           return LsoResult.TcpHeaderOffsetWrong;
@@ -248,7 +252,7 @@ export class LsoSegmenter {
       if (inner.fragment || l.fragment) return LsoResult.Fragment;
       tcp = inner;
     } else {
-      if (l.l4 !== L4.Tcp || l.reason !== 0) return LsoResult.NotTcp;
+      if (l.l4 !== L4.Tcp || l.reason !== 0) return short ? LsoResult.HeadersNotInFirstMdl : LsoResult.NotTcp;
       if (l.fragment) return LsoResult.Fragment;
       const declared = lsoTcpHeaderOffset(info);
       if (declared !== l.l4Offset) return LsoResult.TcpHeaderOffsetWrong;
