@@ -378,6 +378,13 @@ export function parseFrame(bytes: Uint8Array, offset: number, length: number, ou
       out.ipHeaderLength = w.upperOffset - l2.offset;
       out.ipv6ExtensionHeaders = w.upperOffset > l2.offset + 40;
     }
+    if (r === WireReason.Ipv6EspNotWalkable) {
+      // ESP ends the chain legitimately: what follows is encrypted, not a header to follow.
+      out.l4Protocol = w.upperProtocol;
+      out.l4Offset = w.upperOffset;
+      out.l4 = L4.Other;
+      return out.reason;
+    }
     if (r !== WireReason.Ok) {
       out.reason = LayoutReason.Ipv6Malformed;
       out.wireReason = r;

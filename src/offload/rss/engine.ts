@@ -14,7 +14,6 @@ import type { NetBufferList } from '../../nbl/net-buffer-list.js';
 import type { NetBuffer } from '../../nbl/net-buffer.js';
 import { DataPointer, getDataBuffer } from '../../nbl/data.js';
 import { FrameLayout, L3, L4, LayoutReason, parseFrame } from '../layout.js';
-import { WireReason } from '../../wire/reason.js';
 import { RSS_VERIFICATION_KEY, ToeplitzHasher } from './toeplitz.js';
 import {
   NDIS_HASH_FUNCTION_MASK,
@@ -117,8 +116,8 @@ export function rssHashFrame(hasher: ToeplitzHasher, b: Uint8Array, l: FrameLayo
   }
   if (l.l3 === L3.Ipv6) {
     if ((types & (V6_TYPES | V6EX_TYPES)) === 0) return 0;
-    // A chain the parser cannot follow cannot be interpreted; ESP ends the chain legitimately.
-    if (l.reason === LayoutReason.Ipv6Malformed && l.wireReason !== WireReason.Ipv6EspNotWalkable) return 0;
+    // A chain the parser cannot follow cannot be interpreted.
+    if (l.reason === LayoutReason.Ipv6Malformed) return 0;
     if (l.ipEnd === 0) return 0;
     const whole = !l.fragment && l.l4Offset >= 0 && l.reason === 0;
     const exSrc = l.homeAddressOffset >= 0 ? l.homeAddressOffset : l.srcOffset;
