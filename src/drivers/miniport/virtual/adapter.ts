@@ -45,9 +45,11 @@ import {
 import { FrameLayout, parseFrame } from '../../../offload/layout.js';
 import { ChecksumTxResult, fillTransmitChecksums, validateChecksums } from '../../../offload/checksum/index.js';
 import { LsoResult, LsoSegmenter, checkLsoNetBufferList, completeLso, describeLsoResult, lsoRuleId } from '../../../offload/lso/index.js';
-import { RssClassification, RssEngine, setNetBufferListHashInfo } from '../../../offload/rss/engine.js';
+import type { RssEngine} from '../../../offload/rss/engine.js';
+import { RssClassification, setNetBufferListHashInfo } from '../../../offload/rss/engine.js';
 import { HdsDecision, NDIS_HD_SPLIT_COMBINE_ALL_HEADERS, classificationFlags, decideHdsSplit } from '../../../offload/hds/index.js';
-import { VmqMatch, VmqQueueSet, type VmqQueue } from '../../../offload/vmq/index.js';
+import type { VmqQueueSet} from '../../../offload/vmq/index.js';
+import { VmqMatch, type VmqQueue } from '../../../offload/vmq/index.js';
 import type { NdisReceiveThrottleParameters, ReceiveThrottleSource } from '../../../offload/throttle.js';
 import type { NdisHdSplitAttributes } from '../../../ndis/structs-offload.js';
 import { WireFrame, type HubPort, type VirtualHub } from './hub.js';
