@@ -270,7 +270,8 @@ export class LsoSegmenter {
     if (headerLength > LSO_MAX_HEADER_LENGTH) return LsoResult.NotTcp;
     const flags = t[tcp.l4Offset + 13]!;
     if ((flags & (TCP_SYN | TCP_RST | TCP_URG)) !== 0 || getU16(t, tcp.l4Offset + 18) !== 0) return LsoResult.ForbiddenTcpFlags;
-    const payloadEnd = tcp.ipEnd;
+    // LSOv2 takes the length of the NET_BUFFER; LSOv1 that of the IPv4 Total Length.
+    const payloadEnd = v2 ? len : tcp.ipEnd;
     const payload = payloadEnd - headerLength;
     if (payload > limits.maxOffLoadSize) return LsoResult.TooLarge;
     const count = payload === 0 ? 1 : Math.ceil(payload / mss);
@@ -309,7 +310,8 @@ export class LsoSegmenter {
       const total = getU16(t, ip + 2);
       if (v2) {
         if (total !== 0) return LsoResult.V2TotalLengthNotZero;
-        setU16(t, ip + 2, len - ip);
+        // A large send may pass 64 KiB: the template only needs a length its headers fit in.
+        setU16(t, ip + 2, Math.min(len - ip, 0xffff));
       } else {
         if (total < 20 || ip + total > len) return LsoResult.V1TotalLengthWrong;
         this.v1FrameLength = ip + total;
@@ -320,7 +322,7 @@ export class LsoSegmenter {
     if (type === 0x86dd) {
       if (ip + 40 > copyLen) return LsoResult.NotTcp;
       if (!v2) return LsoResult.WrongIpVersion;
-      setU16(t, ip + 4, len - ip - 40);
+      setU16(t, ip + 4, Math.min(len - ip - 40, 0xffff));
       if (t[ip + 6] === 47) return this.fixInnerLengths(t, copyLen, ip + 40, len, v2);
       return LsoResult.Ok;
     }
@@ -338,9 +340,9 @@ export class LsoSegmenter {
     const type = getU16(t, p);
     const ip = p + 2;
     if (type === 0x0800 && ip + 20 <= copyLen) {
-      if (v2 && getU16(t, ip + 2) === 0) setU16(t, ip + 2, len - ip);
+      if (v2 && getU16(t, ip + 2) === 0) setU16(t, ip + 2, Math.min(len - ip, 0xffff));
     } else if (type === 0x86dd && ip + 40 <= copyLen) {
-      if (v2 && getU16(t, ip + 4) === 0) setU16(t, ip + 4, len - ip - 40);
+      if (v2 && getU16(t, ip + 4) === 0) setU16(t, ip + 4, Math.min(len - ip - 40, 0xffff));
     }
     return LsoResult.Ok;
   }

@@ -211,3 +211,41 @@ void test('random damage to a template gives a rule result or segments, never an
     { numRuns: 300 },
   );
 });
+
+void test('an LSOv2 send past 64 KiB (the length comes from the NET_BUFFER): every segment whole and valid', async () => {
+  const { validateChecksums, CSUM_ALL } = await import('../../../src/offload/checksum/index.js');
+  const { FrameLayout, parseFrame } = await import('../../../src/offload/layout.js');
+  const pool = testPool('LsoB');
+  const f = byName(fixtures.lso, 'v2-ipv4-exact-multiple');
+  const tpl = hex(f.template);
+  const headerLen = f.segments[0]!.length / 2 - f.mss;
+  const payload = Uint8Array.from({ length: 100_000 }, (_, i) => (i * 7 + 3) & 0xff);
+  const big = new Uint8Array(headerLen + payload.length);
+  big.set(tpl.subarray(0, headerLen), 0);
+  big.set(payload, headerLen);
+  const nbl = nblFor(pool, big, [headerLen]);
+  nbl.netBufferListInfo[I.TcpLargeSendNetBufferListInfo] = lsoInfo(f);
+  assert.equal(checkLsoNetBufferList(nbl, LSO_NO_LIMITS, segmenter), LsoResult.Ok);
+  assert.equal(segmenter.payloadLength, 100_000);
+  assert.equal(segmenter.segmentCount, Math.ceil(100_000 / f.mss));
+  const out = new Uint8Array(4096);
+  const l = new FrameLayout();
+  const seen = new Uint8Array(payload.length);
+  let at = 0;
+  let i = 0;
+  let n: number;
+  while ((n = segmenter.next(out, 0)) > 0) {
+    parseFrame(out, 0, n, l);
+    assert.equal(l.reason, 0);
+    assert.equal(validateChecksums(out, l, CSUM_ALL), 0x20 | 0x08, `segment ${i}: IP and TCP checksums succeed`);
+    assert.equal(l.ipId, (0x0100 + i) & 0x7fff);
+    const seq = ((out[l.l4Offset + 4]! << 24) | (out[l.l4Offset + 5]! << 16) | (out[l.l4Offset + 6]! << 8) | out[l.l4Offset + 7]!) >>> 0;
+    const seq0 = ((tpl[l.l4Offset + 4]! << 24) | (tpl[l.l4Offset + 5]! << 16) | (tpl[l.l4Offset + 6]! << 8) | tpl[l.l4Offset + 7]!) >>> 0;
+    assert.equal(seq, (seq0 + at) >>> 0);
+    seen.set(out.subarray(headerLen, n), at);
+    at += n - headerLen;
+    i++;
+  }
+  assert.equal(at, payload.length);
+  assert.deepEqual(seen, payload);
+});
