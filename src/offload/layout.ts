@@ -69,95 +69,60 @@ const l2 = new EthernetLayer3();
  */
 export class FrameLayout {
   /** LayoutReason: 0 when every header was followed. */
-  reason: number;
+  reason: number = 0;
   /** The WireReason behind an IPv4/IPv6/GRE failure (0 otherwise). */
-  wireReason: number;
+  wireReason: number = 0;
   /** Offset and end of the frame. */
-  frameOffset: number;
-  frameEnd: number;
+  frameOffset: number = 0;
+  frameEnd: number = 0;
   /** VLAN tags stepped over, and the TCI of the first two (-1 when absent). */
-  vlanCount: number;
-  vlanTci0: number;
-  vlanTci1: number;
+  vlanCount: number = 0;
+  vlanTci0: number = -1;
+  vlanTci1: number = -1;
   /** The EtherType after the tags, and where the network header starts. */
-  etherType: number;
-  l3Offset: number;
+  etherType: number = 0;
+  l3Offset: number = -1;
   /** L3 kind. */
-  l3: number;
+  l3: number = L3.None;
   /** IP header length: IPv4 IHL * 4; IPv6 40 plus the extension headers before the upper header. */
-  ipHeaderLength: number;
+  ipHeaderLength: number = 0;
   /** End of the IP datagram (Total Length / Payload Length), at most the frame end. */
-  ipEnd: number;
+  ipEnd: number = 0;
   /** IPv4 options present. */
-  ipv4Options: boolean;
+  ipv4Options: boolean = false;
   /** IPv6 extension headers present (any, before the upper header). */
-  ipv6ExtensionHeaders: boolean;
+  ipv6ExtensionHeaders: boolean = false;
   /** AH or ESP present (IPsec is not an upper-layer protocol). */
-  ipsec: boolean;
+  ipsec: boolean = false;
   /** A fragment (IPv4 MF or offset; IPv6 with a non-atomic fragment header). */
-  fragment: boolean;
+  fragment: boolean = false;
   /** A fragment other than the first: the upper-layer header is not in it. */
-  laterFragment: boolean;
+  laterFragment: boolean = false;
   /** IPv4 identification (0 for IPv6). */
-  ipId: number;
+  ipId: number = 0;
   /** Offsets of the source and destination addresses and their length (4 or 16). */
-  srcOffset: number;
-  dstOffset: number;
-  addressLength: number;
+  srcOffset: number = -1;
+  dstOffset: number = -1;
+  addressLength: number = 0;
   /** IPv6: the Home Address option's address and the type 2 routing header's address, or -1. */
-  homeAddressOffset: number;
-  routingType2AddressOffset: number;
+  homeAddressOffset: number = -1;
+  routingType2AddressOffset: number = -1;
   /** The upper-layer protocol number, or -1. */
-  l4Protocol: number;
+  l4Protocol: number = -1;
   /** L4 kind. */
-  l4: number;
+  l4: number = L4.None;
   /** Offset of the upper-layer header (-1 when absent, e.g. in a later fragment). */
-  l4Offset: number;
+  l4Offset: number = -1;
   /** Length of the upper-layer header: TCP data offset * 4, UDP 8, ICMP 8, GRE with its options. */
-  l4HeaderLength: number;
+  l4HeaderLength: number = 0;
   /** TcpOptionsKind of a TCP header. */
-  tcpOptions: number;
+  tcpOptions: number = TcpOptionsKind.None;
   /** GRE carrying NVGRE (K set, C and S clear, protocol 0x6558): the VSID and FlowID, or -1. */
-  nvgre: boolean;
-  virtualSubnetId: number;
-  flowId: number;
+  nvgre: boolean = false;
+  virtualSubnetId: number = -1;
+  flowId: number = -1;
   /** Offset of the inner Ethernet frame of an NVGRE packet, or -1. */
-  innerFrameOffset: number;
-
-  constructor() {
-    this.reason = 0;
-    this.wireReason = 0;
-    this.frameOffset = 0;
-    this.frameEnd = 0;
-    this.vlanCount = 0;
-    this.vlanTci0 = -1;
-    this.vlanTci1 = -1;
-    this.etherType = 0;
-    this.l3Offset = -1;
-    this.l3 = L3.None;
-    this.ipHeaderLength = 0;
-    this.ipEnd = 0;
-    this.ipv4Options = false;
-    this.ipv6ExtensionHeaders = false;
-    this.ipsec = false;
-    this.fragment = false;
-    this.laterFragment = false;
-    this.ipId = 0;
-    this.srcOffset = -1;
-    this.dstOffset = -1;
-    this.addressLength = 0;
-    this.homeAddressOffset = -1;
-    this.routingType2AddressOffset = -1;
-    this.l4Protocol = -1;
-    this.l4 = L4.None;
-    this.l4Offset = -1;
-    this.l4HeaderLength = 0;
-    this.tcpOptions = TcpOptionsKind.None;
-    this.nvgre = false;
-    this.virtualSubnetId = -1;
-    this.flowId = -1;
-    this.innerFrameOffset = -1;
-  }
+  innerFrameOffset: number = -1;
 
   /** True when an IPv4 or IPv6 header was found and is well formed. */
   get isIp(): boolean {

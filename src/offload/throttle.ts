@@ -11,9 +11,9 @@ export const NDIS_INDICATE_ALL_NBLS = 0xffffffff;
 /** Models NDIS_RECEIVE_THROTTLE_PARAMETERS. */
 export class NdisReceiveThrottleParameters {
   /** MaxNblsToIndicate: the most NBLs this DPC may indicate, or NDIS_INDICATE_ALL_NBLS. */
-  maxNblsToIndicate: number;
+  declare maxNblsToIndicate: number;
   /** MoreNblsPending: set by the miniport when NBLs remain after MaxNblsToIndicate. */
-  moreNblsPending: boolean;
+  declare moreNblsPending: boolean;
 
   constructor(maxNblsToIndicate = NDIS_INDICATE_ALL_NBLS) {
     this.maxNblsToIndicate = maxNblsToIndicate;
@@ -39,7 +39,7 @@ export interface ReceiveThrottleSource {
 
 /** A throttle source with one settable value for every adapter (NDIS_INDICATE_ALL_NBLS by default). */
 export class FixedReceiveThrottle implements ReceiveThrottleSource {
-  maxNblsToIndicate: number;
+  declare maxNblsToIndicate: number;
 
   constructor(maxNblsToIndicate = NDIS_INDICATE_ALL_NBLS) {
     this.maxNblsToIndicate = maxNblsToIndicate;

@@ -286,7 +286,7 @@ export function validateChecksums(bytes: Uint8Array, layout: FrameLayout, mask: 
 export class ChecksumScratch {
   readonly layout = new FrameLayout();
   readonly pointer = new DataPointer();
-  readonly storage: Uint8Array;
+  declare readonly storage: Uint8Array;
 
   constructor(maxFrame = 65_536 + 128) {
     this.storage = new Uint8Array(maxFrame);

@@ -64,9 +64,9 @@ export const HDS_NBL_FLAGS_MASK =
 /** Where to split a frame: `split` bytes of header (0 = do not split) and the NBL flags to set. */
 export class HdsDecision {
   /** Bytes from the frame start to the data portion; 0 when the frame is not split. */
-  split: number;
+  declare split: number;
   /** NblFlags: IS_* always (accurate), HD_SPLIT and SPLIT_AT_* when split. */
-  flags: number;
+  declare flags: number;
 
   constructor() {
     this.split = 0;

@@ -157,7 +157,7 @@ function ipIdAt(id0: number, i: number, v2: boolean): number {
  */
 export class LsoSegmenter {
   /** The headers of the large send, with their length fields made whole, and the frame parse. */
-  private readonly template: Uint8Array;
+  private declare readonly template: Uint8Array;
   readonly layout = new FrameLayout();
   readonly inner = new FrameLayout();
   private source: NetBuffer | null = null;

@@ -71,13 +71,13 @@ export function isValidHashType(hashType: number): boolean {
 /** The result of classifying one frame. Reusable, fixed shape. */
 export class RssClassification {
   /** The Toeplitz hash value (unsigned 32-bit), 0 when none. */
-  hash: number;
+  declare hash: number;
   /** The NDIS_HASH_* type used, 0 when no hash was computed. */
-  hashType: number;
+  declare hashType: number;
   /** Receive queue (index among the engine's queues), or -1 for the default (non-RSS) path. */
-  queue: number;
+  declare queue: number;
   /** Processor that queue is bound to, or -1. */
-  processor: number;
+  declare processor: number;
 
   constructor() {
     this.hash = 0;
@@ -199,13 +199,13 @@ export interface RssParameters {
  * after initialization); `classify` steers a frame.
  */
 export class RssEngine {
-  readonly hasher: ToeplitzHasher;
+  declare readonly hasher: ToeplitzHasher;
   /** Hash types the adapter supports (its RSS capabilities). */
-  readonly supportedTypes: number;
+  declare readonly supportedTypes: number;
   /** Processors the adapter may use (numbers 0 .. processorCount-1). */
-  readonly processorCount: number;
+  declare readonly processorCount: number;
   /** Hardware receive queues for RSS (NumberOfReceiveQueues). */
-  readonly maxQueues: number;
+  declare readonly maxQueues: number;
   enabled = false;
   hashInformation = 0;
   baseCpuNumber = 0;
@@ -213,12 +213,12 @@ export class RssEngine {
   /** Hash NVGRE packets on their inner headers (EncapsulatedPacketTaskOffload RssSupported and enabled). */
   encapsulated = false;
   /** Indirection table entries and mask (entries - 1). */
-  readonly table: Int32Array;
+  declare readonly table: Int32Array;
   tableEntries = 0;
   private tableMask = 0;
   /** Queue of each table entry, and the processor of each queue. */
-  private readonly entryQueue: Int32Array;
-  readonly queueProcessor: Int32Array;
+  private declare readonly entryQueue: Int32Array;
+  declare readonly queueProcessor: Int32Array;
   queueCount = 0;
   private readonly layout = new FrameLayout();
   private readonly inner = new FrameLayout();

@@ -27,14 +27,14 @@ const CONTROL_WORDS = 8;
  * construct it over the same buffer; the producer calls push/publish, the consumer take/release.
  */
 export class DescriptorRing {
-  readonly buffer: SharedArrayBuffer;
-  readonly control: Int32Array;
-  readonly slots: Int32Array;
-  readonly mask: number;
+  declare readonly buffer: SharedArrayBuffer;
+  declare readonly control: Int32Array;
+  declare readonly slots: Int32Array;
+  declare readonly mask: number;
   /** Producer's next index (published to TAIL by `publish`). */
-  private tail: number;
+  private declare tail: number;
   /** The consumer's HEAD as the producer last read it (re-read only when the ring looks full). */
-  private headSeen: number;
+  private declare headSeen: number;
 
   constructor(bufferOrCapacity: SharedArrayBuffer | number) {
     if (typeof bufferOrCapacity === 'number') {
@@ -132,9 +132,9 @@ export class DescriptorRing {
 
 /** Frames in shared memory: a byte slab and an (offset, length) table by slot number. */
 export class FrameSlab {
-  readonly bytes: Uint8Array;
-  readonly table: Int32Array;
-  readonly slotCount: number;
+  declare readonly bytes: Uint8Array;
+  declare readonly table: Int32Array;
+  declare readonly slotCount: number;
   private used = 0;
   private next = 0;
 
@@ -163,7 +163,7 @@ export class FrameSlab {
 
 /** Per-slot results the workers write: hash value, hash type, checksum Receive bits. */
 export class FrameResults {
-  readonly values: Int32Array;
+  declare readonly values: Int32Array;
 
   constructor(slotCount: number) {
     this.values = new Int32Array(new SharedArrayBuffer(12 * slotCount));
@@ -214,8 +214,8 @@ export interface RssWorkerPoolOptions {
 export class RssWorkerPool {
   readonly rings: DescriptorRing[] = [];
   readonly workers: Worker[] = [];
-  readonly results: FrameResults;
-  private readonly dispatched: number[];
+  declare readonly results: FrameResults;
+  private declare readonly dispatched: number[];
   private readonly exited: Promise<void>[] = [];
 
   constructor(slab: FrameSlab, options: RssWorkerPoolOptions) {

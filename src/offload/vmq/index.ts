@@ -93,14 +93,14 @@ export interface VmqFilterField {
 
 /** A receive filter. */
 export class VmqFilter {
-  readonly id: number;
-  readonly queueId: number;
+  declare readonly id: number;
+  declare readonly queueId: number;
   /** Destination MAC to equal, or null when the filter has no MAC test. */
-  readonly mac: Uint8Array | null;
+  declare readonly mac: Uint8Array | null;
   /** VLAN id to equal, or -1 when the filter has no VLAN test. */
-  readonly vlanId: number;
+  declare readonly vlanId: number;
   /** NDIS_RECEIVE_FILTER_FIELD_MAC_HEADER_VLAN_UNTAGGED_OR_ZERO was given. */
-  readonly untaggedOrZero: boolean;
+  declare readonly untaggedOrZero: boolean;
 
   constructor(id: number, queueId: number, mac: Uint8Array | null, vlanId: number, untaggedOrZero: boolean) {
     this.id = id;
@@ -124,9 +124,9 @@ export class VmqFilter {
 
 /** A receive queue. */
 export class VmqQueue {
-  readonly id: number;
+  declare readonly id: number;
   state: number = VmqQueueState.Allocated;
-  config: VmqQueueConfig;
+  declare config: VmqQueueConfig;
   readonly filters: VmqFilter[] = [];
   /** Frames steered to the queue, and frames dropped because it could not take them. */
   frames = 0;
@@ -150,9 +150,9 @@ export class VmqQueue {
 
 /** Where {@link VmqQueueSet.match} steered a frame. */
 export class VmqMatch {
-  queueId: number;
-  filterId: number;
-  queue: VmqQueue | null;
+  declare queueId: number;
+  declare filterId: number;
+  declare queue: VmqQueue | null;
 
   constructor() {
     this.queueId = NDIS_DEFAULT_RECEIVE_QUEUE_ID;
@@ -170,13 +170,13 @@ export interface VmqResult {
 /** The VMQ state of one adapter. */
 export class VmqQueueSet {
   /** NumQueues (non-default queues the adapter offers). */
-  readonly maxQueues: number;
+  declare readonly maxQueues: number;
   /** MaxMacHeaderFilters (filters over all queues). */
-  readonly maxFilters: number;
+  declare readonly maxFilters: number;
   /** VLAN id filters supported (*VMQVlanFiltering). */
-  readonly vlanFiltering: boolean;
+  declare readonly vlanFiltering: boolean;
   /** Minor NDIS version of the miniport: 6.20 must refuse MAC filters without a VLAN rule. */
-  readonly ndisMinor: number;
+  declare readonly ndisMinor: number;
   /** Queues by identifier, in allocation order. */
   readonly queues = new Map<number, VmqQueue>();
   /** Filters by identifier. */
