@@ -42,7 +42,7 @@ import type { SchedulerWatchdog } from '../ndis/scheduler/scheduler.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ip.js';
 import { NDIS_HASH_IPV4, NDIS_HASH_IPV6, NDIS_HASH_IPV6_EX, NDIS_HASH_TCP_IPV4, NDIS_HASH_TCP_IPV6, NDIS_HASH_TCP_IPV6_EX } from '../offload/rss/hash-types.js';
 import { ruleById } from './catalog.js';
-import { FrameLayout, analyzeFrame } from './frame.js';
+import { SplitLayout, analyzeSplitPoints } from './frame.js';
 import { makeReport, renderReport, snapshotNbl, type ViolationReport } from './report.js';
 import { RX } from './rules/receive.js';
 import { TX } from './rules/send.js';
@@ -145,7 +145,7 @@ export class Verifier implements NdisVerifierHooks, SchedulerWatchdog {
   private readonly lowResources: LowResourceOptions | null;
   private readonly lowPrng: Prng | null;
   private ndis: Ndis | null = null;
-  private readonly layout = new FrameLayout();
+  private readonly layout = new SplitLayout();
   private readonly window = new Uint8Array(HEADER_WINDOW);
   // Watchdog bookkeeping: what was reported already (reported once per occurrence).
   private readonly reportedOids = new WeakSet<object>();
@@ -328,14 +328,14 @@ export class Verifier implements NdisVerifierHooks, SchedulerWatchdog {
     // The headers, from a contiguous copy of the first bytes.
     const w = this.window;
     const n = copyOutOfNetBuffer(nb, 0, w, 0, len < HEADER_WINDOW ? len : HEADER_WINDOW);
-    const l = analyzeFrame(w, n, this.layout);
+    const l = analyzeSplitPoints(w, n, this.layout);
     if (split) this.checkSplit(o, x, l, firstBytes, mdlCount, call);
     if (flagged) this.checkHdsFlags(o, x, l, split, firstBytes, mdlCount, call);
     this.checkReceiveOob(o, x, l, csum, vlan, rss, call);
   }
 
   /** RX-005: no split in the middle of a header unless the first MDL holds the lookahead (or the whole frame). */
-  private checkSplit(o: Origin, x: NetBufferList, l: FrameLayout, firstBytes: number, mdlCount: number, call: string): void {
+  private checkSplit(o: Origin, x: NetBufferList, l: SplitLayout, firstBytes: number, mdlCount: number, call: string): void {
     const nb = x.firstNetBuffer!;
     const lookahead = o.miniport.currentLookahead;
     const need = lookahead > 0 && lookahead < nb.dataLength ? lookahead : nb.dataLength;
@@ -362,7 +362,7 @@ export class Verifier implements NdisVerifierHooks, SchedulerWatchdog {
   }
 
   /** RX-006 and RX-007: the header-data split flags are exclusive, accurate, and match the split. */
-  private checkHdsFlags(o: Origin, x: NetBufferList, l: FrameLayout, split: boolean, firstBytes: number, mdlCount: number, call: string): void {
+  private checkHdsFlags(o: Origin, x: NetBufferList, l: SplitLayout, split: boolean, firstBytes: number, mdlCount: number, call: string): void {
     const f = x.nblFlags;
     const v4 = (f & NDIS_NBL_FLAGS.IS_IPV4) !== 0;
     const v6 = (f & NDIS_NBL_FLAGS.IS_IPV6) !== 0;
@@ -409,7 +409,7 @@ export class Verifier implements NdisVerifierHooks, SchedulerWatchdog {
   }
 
   /** RX-001: the OOB a receive carries is what its use requires, and true. */
-  private checkReceiveOob(o: Origin, x: NetBufferList, l: FrameLayout, csum: number, vlan: number, rss: boolean, call: string): void {
+  private checkReceiveOob(o: Origin, x: NetBufferList, l: SplitLayout, csum: number, vlan: number, rss: boolean, call: string): void {
     const bad = (why: string): void => this.report(RX.OOB_REQUIRED, o.driver, o.object, x, why, call);
     if (csum !== 0) {
       const c = csum >>> 0;
@@ -461,11 +461,11 @@ export class Verifier implements NdisVerifierHooks, SchedulerWatchdog {
     return { driver: '?', object: m.name };
   }
 
-  private frameOf(x: NetBufferList): FrameLayout | null {
+  private frameOf(x: NetBufferList): SplitLayout | null {
     const nb = x.firstNetBuffer;
     if (nb === null) return null;
     const n = copyOutOfNetBuffer(nb, 0, this.window, 0, nb.dataLength < HEADER_WINDOW ? nb.dataLength : HEADER_WINDOW);
-    return analyzeFrame(this.window, n, this.layout);
+    return analyzeSplitPoints(this.window, n, this.layout);
   }
 
   private checkLso(driver: string, object: string, x: NetBufferList, lso: number): void {

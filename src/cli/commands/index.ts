@@ -1,6 +1,8 @@
 /** The registry of `ndis` commands. */
 import { demoCommand } from './demo.js';
 import { verifierRulesCommand } from './verifier.js';
+import { rssCommand } from './rss.js';
+import { inspectCommand } from './inspect.js';
 
 /** One `ndis` command. */
 export interface Command {
@@ -11,4 +13,4 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-export const commands: Command[] = [demoCommand, verifierRulesCommand];
+export const commands: Command[] = [demoCommand, verifierRulesCommand, rssCommand, inspectCommand];
