@@ -22,18 +22,9 @@ function intersectInto(into: Record<string, unknown>, other: Record<string, unkn
       else into[key] = Math.min(a, n);
     } else if (a !== null && typeof a === 'object') {
       if (b !== null && typeof b === 'object') intersectInto(a as Record<string, unknown>, b as Record<string, unknown>);
-      else intersectInto(a as Record<string, unknown>, emptyOffloadPart(a as Record<string, unknown>));
+      else intersectInto(a as Record<string, unknown>, {});
     }
   }
-}
-
-function emptyOffloadPart(shape: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(shape)) {
-    const v = shape[key];
-    out[key] = typeof v === 'number' ? 0 : v !== null && typeof v === 'object' ? emptyOffloadPart(v as Record<string, unknown>) : v;
-  }
-  return out;
 }
 
 /**
@@ -44,8 +35,9 @@ function emptyOffloadPart(shape: Record<string, unknown>): Record<string, unknow
  */
 export function intersectOffloads(offloads: readonly (NdisOffload | null)[]): NdisOffload | null {
   if (offloads.every((o) => o === null)) return null;
-  const result = cloneOffload(offloads.find((o) => o !== null)!);
-  for (const o of offloads) intersectInto(result as unknown as Record<string, unknown>, (o ?? emptyOffload()) as unknown as Record<string, unknown>);
+  if (offloads.some((o) => o === null)) return emptyOffload();
+  const result = cloneOffload(offloads[0]!);
+  for (const o of offloads) intersectInto(result as unknown as Record<string, unknown>, o as unknown as Record<string, unknown>);
   return result;
 }
 
