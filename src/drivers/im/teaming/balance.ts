@@ -101,29 +101,66 @@ export class FlowHasher {
 /** Entries of a member table (a power of two; the hash's low bits index it). */
 export const MEMBER_TABLE_SIZE = 128;
 
+/** Most members a member table deals to. */
+const MAX_SLOTS = 64;
+
 /**
  * The member table: MEMBER_TABLE_SIZE entries, each the slot number of a member (its position in
  * the team's member list) or -1 when no member is active.
+ *
+ * Each entry also has a home: the member it goes to when every member of the team is in use (a
+ * fair deal over the members). An entry is at home whenever its home member is active; entries
+ * whose home member is not active are dealt to the active members, staying where they were while
+ * that keeps the shares fair. So a member that fails gives up exactly its own entries and, when it
+ * comes back, takes exactly those back: flows return to the member they had before the failover.
  */
 export class MemberTable {
   /** Entry i: the member slot that hash values with low bits i go to. */
   readonly entries = new Int16Array(MEMBER_TABLE_SIZE).fill(-1);
-  private readonly kept = new Int32Array(64);
-  private readonly quota = new Int32Array(64);
+  /** Entry i's member when every member is active. */
+  readonly home = new Int16Array(MEMBER_TABLE_SIZE).fill(-1);
+  private homeMembers = 0;
+  private readonly kept = new Int32Array(MAX_SLOTS);
+  private readonly quota = new Int32Array(MAX_SLOTS);
+  private readonly pending = new Uint8Array(MEMBER_TABLE_SIZE);
+  private readonly allSlots: number[] = [];
 
   /** The member slot for hash value `hash`. */
   lookup(hash: number): number {
     return this.entries[hash & (MEMBER_TABLE_SIZE - 1)]!;
   }
 
+  /** Forgets every assignment (the member slots were renumbered). */
+  reset(): void {
+    this.entries.fill(-1);
+    this.home.fill(-1);
+    this.homeMembers = 0;
+  }
+
   /**
-   * Reassigns the entries to the member slots in `active` (each below 64), moving as few entries
-   * as possible: every active member keeps up to its fair share (MEMBER_TABLE_SIZE / active, the
-   * first ones one more when it does not divide) of the entries it had, and the entries left over
-   * go, in order, to the members below their share.
+   * Deals the homes over member slots 0 .. count-1 (fewer than 64). A change of count moves as
+   * few homes as possible: each member keeps up to its fair share of the homes it had.
+   */
+  setMembers(count: number): void {
+    if (count === this.homeMembers) return;
+    this.homeMembers = count;
+    const all = this.allSlots;
+    all.length = 0;
+    for (let i = 0; i < count; i++) all.push(i);
+    this.deal(this.home, all, false);
+  }
+
+  /**
+   * Reassigns the entries to the member slots in `active` (each below 64): entries whose home is
+   * active go home; the others keep their member while it is active and below its fair share
+   * (MEMBER_TABLE_SIZE / active members, the first ones one more when it does not divide), and
+   * the rest go to the members below their share.
    */
   rebuild(active: readonly number[]): void {
-    const e = this.entries;
+    this.deal(this.entries, active, true);
+  }
+
+  private deal(e: Int16Array, active: readonly number[], useHome: boolean): void {
     const k = active.length;
     if (k === 0) {
       e.fill(-1);
@@ -131,21 +168,51 @@ export class MemberTable {
     }
     const kept = this.kept;
     const quota = this.quota;
+    const pending = this.pending;
+    const home = this.home;
     kept.fill(0);
     quota.fill(0);
     const base = Math.floor(MEMBER_TABLE_SIZE / k);
     const extra = MEMBER_TABLE_SIZE % k;
     for (let i = 0; i < k; i++) quota[active[i]!] = base + (i < extra ? 1 : 0);
+    // Home entries of active members go home.
     for (let i = 0; i < MEMBER_TABLE_SIZE; i++) {
-      const slot = e[i]!;
-      if (slot >= 0 && kept[slot]! < quota[slot]!) kept[slot]!++;
-      else e[i] = -1;
+      const h = useHome ? home[i]! : -1;
+      if (h >= 0 && quota[h]! > 0) {
+        e[i] = h;
+        kept[h]!++;
+        pending[i] = 0;
+      } else {
+        pending[i] = 1;
+      }
     }
+    // The others stay with an active member below its share.
+    for (let i = 0; i < MEMBER_TABLE_SIZE; i++) {
+      if (pending[i] === 0) continue;
+      const slot = e[i]!;
+      if (slot >= 0 && kept[slot]! < quota[slot]!) {
+        kept[slot]!++;
+        pending[i] = 0;
+      }
+    }
+    // The rest go, in order, to the members below their share (or, should homes have overfilled
+    // some, to the member with the fewest).
     let next = 0;
     for (let i = 0; i < MEMBER_TABLE_SIZE; i++) {
-      if (e[i] !== -1) continue;
-      while (kept[active[next]!]! >= quota[active[next]!]!) next = (next + 1) % k;
-      const slot = active[next]!;
+      if (pending[i] === 0) continue;
+      let slot = -1;
+      for (let t = 0; t < k; t++) {
+        const c = active[(next + t) % k]!;
+        if (kept[c]! < quota[c]!) {
+          slot = c;
+          next = (next + t) % k;
+          break;
+        }
+      }
+      if (slot < 0) {
+        slot = active[0]!;
+        for (let t = 1; t < k; t++) if (kept[active[t]!]! < kept[slot]!) slot = active[t]!;
+      }
       e[i] = slot;
       kept[slot]!++;
     }

@@ -277,7 +277,7 @@ export class TeamingDriver implements TeamHost {
       if (m !== null) m.slot = i;
     });
     // Slots moved: deal the member table afresh.
-    team.table.entries.fill(-1);
+    team.table.reset();
     team.recompute(`${adapter} removed from the team`);
     if (team.boundMembers().length === 0) await team.stopInterfaces();
     await this.settledOrThrow();

@@ -320,6 +320,7 @@ export class Team {
     const slots = this.activeSlots;
     slots.length = 0;
     for (const b of active) slots.push(b.slot);
+    this.table.setMembers(this.memberNames.length);
     this.table.rebuild(slots);
     const primary = active[0] ?? null;
     this.primary = primary;

@@ -145,30 +145,48 @@ function shares(t: MemberTable): Map<number, number> {
   return m;
 }
 
-test('the member table deals fair shares and moves only what it must', () => {
+test('the member table deals fair shares; a failed member gives up exactly its entries and takes exactly those back', () => {
   const t = new MemberTable();
+  t.setMembers(2);
   t.rebuild([0, 1]);
   assert.deepEqual([...shares(t)].sort(), [[0, 64], [1, 64]]);
+  assert.deepEqual(t.entries, t.home, 'every member active: every entry at home');
   const before = Int16Array.from(t.entries);
   // Member 1 fails: only its entries move.
   t.rebuild([0]);
   for (let i = 0; i < MEMBER_TABLE_SIZE; i++) if (before[i] === 0) assert.equal(t.entries[i], 0);
   assert.equal(t.share(0), MEMBER_TABLE_SIZE);
-  // It comes back: it takes back a fair share, member 0 keeps the rest where they were.
+  // It comes back: its entries return to it, member 0's never moved.
   t.rebuild([0, 1]);
-  assert.equal(t.share(0), 64);
-  assert.equal(t.share(1), 64);
+  assert.deepEqual(t.entries, before);
   t.rebuild([]);
   assert.ok(t.entries.every((e) => e === -1));
   assert.equal(t.lookup(12345), -1);
+  // Three of six members in use.
+  t.setMembers(6);
   t.rebuild([0, 2, 5]);
   assert.deepEqual([...shares(t)].sort((a, b) => a[0] - b[0]), [[0, 43], [2, 43], [5, 42]]);
+  for (let i = 0; i < MEMBER_TABLE_SIZE; i++) if ([0, 2, 5].includes(t.home[i]!)) assert.equal(t.entries[i], t.home[i]);
+  // A seventh member: only a seventh of the homes move, all to it.
+  const homes = Int16Array.from(t.home);
+  t.setMembers(7);
+  let moved = 0;
+  for (let i = 0; i < MEMBER_TABLE_SIZE; i++) {
+    if (t.home[i] !== homes[i]) {
+      moved++;
+      assert.equal(t.home[i], 6);
+    }
+  }
+  assert.ok(moved >= 18 && moved <= 19, `${moved} homes moved`);
+  t.reset();
+  assert.ok(t.entries.every((e) => e === -1) && t.home.every((e) => e === -1));
 });
 
-test('member table properties: entries name active members, shares are fair, survivors keep their entries', () => {
+test('member table properties: entries name active members, shares are fair, entries are at home when they can be, survivors keep theirs', () => {
   fc.assert(
-    fc.property(fc.array(fc.subarray([0, 1, 2, 3, 4, 5, 6, 7], { minLength: 1 }), { minLength: 1, maxLength: 12 }), (sets) => {
+    fc.property(fc.boolean(), fc.array(fc.subarray([0, 1, 2, 3, 4, 5, 6, 7], { minLength: 1 }), { minLength: 1, maxLength: 12 }), (homes, sets) => {
       const t = new MemberTable();
+      if (homes) t.setMembers(8);
       let prev: Int16Array | null = null;
       let prevSet: number[] = [];
       for (const set of sets) {
@@ -181,17 +199,18 @@ test('member table properties: entries name active members, shares are fair, sur
           const s = t.share(m);
           if (s < lo || s > hi) return false;
         }
+        if (homes) for (let i = 0; i < MEMBER_TABLE_SIZE; i++) if (set.includes(t.home[i]!) && t.entries[i] !== t.home[i]) return false;
         if (prev !== null) {
           // Removing members only (no member added): entries of the survivors stay put.
           if (set.every((m) => prevSet.includes(m))) {
             for (let i = 0; i < MEMBER_TABLE_SIZE; i++) if (set.includes(prev[i]!) && t.entries[i] !== prev[i]) return false;
           }
-          // In every case, an entry moves only from a member that left or held more than its share now.
+          // An entry leaves a member that stays only to go home, or when the member held more than its share now.
           const counts = new Map<number, number>();
           for (const e of prev) counts.set(e, (counts.get(e) ?? 0) + 1);
           for (let i = 0; i < MEMBER_TABLE_SIZE; i++) {
             const was = prev[i]!;
-            if (t.entries[i] !== was && set.includes(was) && (counts.get(was) ?? 0) <= lo) return false;
+            if (t.entries[i] !== was && set.includes(was) && t.entries[i] !== t.home[i] && (counts.get(was) ?? 0) <= lo) return false;
           }
         }
         prev = Int16Array.from(t.entries);
@@ -199,6 +218,6 @@ test('member table properties: entries name active members, shares are fair, sur
       }
       return true;
     }),
-    { numRuns: 500 },
+    { numRuns: 1000 },
   );
 });
