@@ -328,8 +328,9 @@ export class Team {
       const from = prevPrimary === null ? 'none' : prevPrimary.adapterName;
       const to = primary === null ? 'none' : primary.adapterName;
       if (prevPrimary !== null && primary !== null) {
-        // The old primary still in use means a preferred member came back: a failback.
-        if (prevPrimary.team === this && prevPrimary.inactiveReason === MemberInactiveReason.None) this.counters.failbacks++;
+        // The old primary still usable (in use, or a standby again) means a preferred member came back: a failback.
+        const usable = prevPrimary.inactiveReason === MemberInactiveReason.None || prevPrimary.inactiveReason === MemberInactiveReason.Standby;
+        if (prevPrimary.team === this && usable) this.counters.failbacks++;
         else this.counters.failovers++;
       }
       this.log(`primary ${from} -> ${to} (${why})`);
