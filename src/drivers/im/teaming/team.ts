@@ -73,6 +73,10 @@ export class TeamCounters {
   failovers = 0;
   /** Changes of primary member back to a preferred member that returned. */
   failbacks = 0;
+  /** Members that left the set in use (link down, paused, unbound): their flows moved to the others. */
+  membersLost = 0;
+  /** Members that joined the set in use (bound and running with link up, or back from a failure). */
+  membersJoined = 0;
   /** Announcement frames sent (gratuitous ARPs and unsolicited neighbor advertisements). */
   announcements = 0;
   /** Received NBLs handed to an interface. */
@@ -175,6 +179,7 @@ export class Team {
   private readonly sendTouched: LowerBinding[] = [];
   private readonly headerScratch = new Uint8Array(18);
   private readonly activeSlots: number[] = [];
+  private readonly wasActive: LowerBinding[] = [];
 
   constructor(host: TeamHost, config: TeamConfig) {
     this.host = host;
@@ -286,12 +291,15 @@ export class Team {
   recompute(why: string): void {
     const prevPrimary = this.primary;
     const active = this.active;
-    active.length = 0;
     let standbyMember: LowerBinding | null = null;
     let linkUp = false;
     let speed = 0;
     let maxSpeed = 0;
     const started = this.started;
+    const wasActive = this.wasActive;
+    wasActive.length = 0;
+    for (const b of active) wasActive.push(b);
+    active.length = 0;
     for (const b of this.members) {
       if (b === null) continue;
       if (b.state !== BindingRunState.Closing && b.linkUp) {
@@ -317,6 +325,8 @@ export class Team {
       standbyMember.inactiveReason = MemberInactiveReason.None;
       active.push(standbyMember);
     }
+    for (const b of wasActive) if (!active.includes(b)) this.counters.membersLost++;
+    for (const b of active) if (!wasActive.includes(b)) this.counters.membersJoined++;
     const slots = this.activeSlots;
     slots.length = 0;
     for (const b of active) slots.push(b.slot);
