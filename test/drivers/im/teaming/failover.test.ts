@@ -4,6 +4,7 @@ import { MediaConnectState, NDIS_STATUS } from '../../../../src/ndis/index.js';
 import { NDIS_RECEIVE_FLAGS } from '../../../../src/nbl/index.js';
 import { buildGratuitousArp, buildUnsolicitedNeighborAdvert, TeamReceiveDrop } from '../../../../src/drivers/im/index.js';
 import { parseIp } from '../../../../src/wire/address.js';
+import { logFilter } from '../../../ndis/drivers.js';
 import { teamLab, mac, ethernet, sendChain, until, outstanding, PEER_MAC, sniff, udpFrame, settle, type Sniffer } from './helpers.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -186,6 +187,40 @@ test('receives a protocol holds stay lent until it returns them, and go back to 
   x = null;
   assert.equal(iface.outstandingRx, 0);
   assert.equal(virt.adapter(members[0]!).outstandingRx, 0);
+  assert.deepEqual(outstanding(lab), []);
+  await ndis.shutdown();
+});
+
+test('a member whose stack pauses (a filter inserted below the team, a power change) gives up its flows for the while; nothing is lost', async () => {
+  const lab = await teamLab();
+  const { ndis, raw, team, members } = lab;
+  const t = raw.get('team0')!;
+  const p = raw.get('peer')!;
+  const log: string[] = [];
+  // A filter that binds nowhere by itself; it is inserted on m1 by hand.
+  const spy = await ndis.registerFilterDriver({ ...logFilter(ndis, { name: 'late', log }), filterMediaTypes: ['none'] });
+  const peerMac = mac(PEER_MAC);
+  const ops: Promise<void>[] = [];
+  const rounds = 60;
+  ndis.events.length = 0;
+  for (let r = 0; r < rounds; r++) {
+    sendChain(ndis, t, Array.from({ length: 16 }, (_, i) => udpFrame(peerMac, team.mac!, 1, 2, 2000 + r * 16 + i, 9)));
+    if (r === 10) ops.push(ndis.setFilterBinding(spy, members[0]!, true));
+    if (r === 30) ops.push(ndis.setPower(members[1]!, 4));
+    if (r === 40) ops.push(ndis.setPower(members[1]!, 1));
+    await ndis.sleep(1);
+  }
+  await Promise.all(ops);
+  await until(ndis, () => t.completed === rounds * 16);
+  await settle(ndis);
+  assert.ok(t.completionStatuses.every((s) => s === NDIS_STATUS.SUCCESS));
+  assert.equal(new Set(p.received.map((f) => (f[34]! << 8) | f[35]!)).size, rounds * 16, 'the peer got every datagram');
+  assert.ok(log.includes('late:attach') && log.includes('late:restart'));
+  // The protocol edge paused and restarted with its adapter's stack, in NDIS's order.
+  const order = ndis.events.map((e) => e.replace(/^[\d.]+ms /, '')).filter((e) => /^(lbfo->m1: binding|m1: miniport|m1-\{late\})/.test(e));
+  assert.deepEqual(order, ['lbfo->m1: binding paused', 'm1: miniport paused', 'm1-{late}-0000: attached at position 0', 'm1: miniport running', 'm1-{late}-0000: filter running', 'lbfo->m1: binding running']);
+  assert.ok(team.counters.membersLost >= 2 && team.counters.membersJoined >= 4);
+  assert.deepEqual(team.memberStates().map((m) => m.active), [true, true]);
   assert.deepEqual(outstanding(lab), []);
   await ndis.shutdown();
 });
