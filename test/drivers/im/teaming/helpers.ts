@@ -75,7 +75,7 @@ export async function teamLab(options: { memberCount?: number; team?: Partial<Te
   const peer = await virt.addAdapter('peer', { NetworkAddress: PEER_MAC });
   await lbfo.settled();
   await settle(ndis);
-  const iface = ndis.adapter('team0');
+  const iface = ndis.adapter(team.interfaces[0]!.name);
   return { ndis, virt, lbfo, log, raw, members, peer, team, iface };
 }
 
