@@ -8,6 +8,7 @@
  * what the interfaces were asked for.
  */
 import {
+  NDIS_NBL_FLAGS,
   NDIS_NET_BUFFER_LIST_INFO,
   NDIS_RECEIVE_FLAGS,
   NDIS_RETURN_FLAGS,
@@ -115,6 +116,15 @@ export interface TeamHost {
 
 /** Marks an NBL the team built itself (an announcement) in ProtocolReserved[0]. */
 export const ANNOUNCEMENT = { kind: 'announcement' };
+
+/**
+ * NblFlags a clone keeps from its original: it describes the same data, so the classification
+ * (IS_IPV4 ...), header-data split layout and read-only marks hold; IS_LOOPBACK_PACKET is NDIS's.
+ */
+const CLONE_NBL_FLAGS = ~NDIS_NBL_FLAGS.IS_LOOPBACK_PACKET;
+/** NblFlags a fragment with a new header keeps: the classification and read-only marks, not the data layout. */
+const FRAGMENT_NBL_FLAGS =
+  NDIS_NBL_FLAGS.IS_IPV4 | NDIS_NBL_FLAGS.IS_IPV6 | NDIS_NBL_FLAGS.IS_TCP | NDIS_NBL_FLAGS.IS_UDP | NDIS_NBL_FLAGS.SEND_READ_ONLY | NDIS_NBL_FLAGS.RECV_READ_ONLY;
 
 /** Send statuses after which a send goes out again on another member. */
 function retryable(s: NdisStatus): boolean {
@@ -567,6 +577,7 @@ export class Team {
       d = allocateCloneNetBufferList(nbl, member.sendPool, null, TEAM_CLONE_FLAGS);
       if (d !== null) {
         copySendNetBufferListInfo(d, nbl);
+        d.nblFlags = nbl.nblFlags & CLONE_NBL_FLAGS;
         if (iface.vlanId !== 0) d.netBufferListInfo[NDIS_NET_BUFFER_LIST_INFO.Ieee8021QNetBufferListInfo] = iface.vlanInfoFor(nbl);
       }
     }
@@ -592,6 +603,7 @@ export class Team {
     const d = allocateFragmentNetBufferList(nbl, member.sendPool, null, 12, 0x7fffffff, TAG_FRAGMENT_DELTA, 0);
     if (d === null) return null;
     copySendNetBufferListInfo(d, nbl);
+    d.nblFlags = nbl.nblFlags & FRAGMENT_NBL_FLAGS;
     d.netBufferListInfo[NDIS_NET_BUFFER_LIST_INFO.Ieee8021QNetBufferListInfo] = 0;
     const tci = ((q & 7) << 13) | ((q >>> 3) & 1) << 12 | ((q >>> 4) & 0xfff);
     let src = nbl.firstNetBuffer;
@@ -742,6 +754,7 @@ export class Team {
           reason = TeamReceiveDrop.Resources;
         } else {
           copyReceiveNetBufferListInfo(d, x);
+          d.nblFlags = x.nblFlags & (strip ? FRAGMENT_NBL_FLAGS : CLONE_NBL_FLAGS);
           if (strip) d.netBufferListInfo[NDIS_NET_BUFFER_LIST_INFO.Ieee8021QNetBufferListInfo] = ieee8021QValue(tci >>> 13, tci & 0xfff, (tci >>> 12) & 1);
           d.sourceHandle = iface!.handle;
           d.status = NDIS_STATUS.SUCCESS;
