@@ -158,6 +158,15 @@ export class TeamingDriver implements TeamHost {
     return null;
   }
 
+  private checkMember(team: string, adapter: string): void {
+    if (typeof adapter !== 'string' || adapter === '') throw invalid(`team '${team}': a member needs an adapter name`);
+    const other = this.teamOfMember(adapter);
+    if (other !== null) throw invalid(`adapter '${adapter}' is already a member of team '${other.name}'; an adapter belongs to one team`);
+    for (const t of this.teams.values()) {
+      if (t.name === adapter || t.interfaces.some((i) => i.name === adapter)) throw invalid(`'${adapter}' is a team interface of this driver; a team's members are adapters below it`);
+    }
+  }
+
   private checkInterface(team: Team | null, config: TeamInterfaceConfig, others: TeamInterfaceConfig[]): void {
     if (typeof config.name !== 'string' || config.name === '') throw invalid('a team interface needs a name');
     if (this.nameTaken(config.name) || others.some((o) => o.name === config.name)) throw invalid(`the name '${config.name}' is already used by an adapter, a team or a team interface`);
@@ -174,10 +183,7 @@ export class TeamingDriver implements TeamHost {
     const members = config.members;
     if (!Array.isArray(members) || members.length === 0 || members.length > MAX_TEAM_MEMBERS) throw invalid(`team '${config.name}' needs 1 to ${MAX_TEAM_MEMBERS} member adapters`);
     if (new Set(members).size !== members.length) throw invalid(`team '${config.name}' names a member twice`);
-    for (const m of members) {
-      const other = this.teamOfMember(m);
-      if (other !== null) throw invalid(`adapter '${m}' is already a member of team '${other.name}'; an adapter belongs to one team`);
-    }
+    for (const m of members) this.checkMember(config.name, m);
     if (config.standby !== undefined) {
       if (!members.includes(config.standby)) throw invalid(`team '${config.name}': the standby adapter '${config.standby}' is not one of its members`);
       if (members.length < 2) throw invalid(`team '${config.name}': a standby adapter needs at least one other member`);
@@ -246,8 +252,7 @@ export class TeamingDriver implements TeamHost {
   /** Adds a member to a team (Add-NetLbfoTeamMember); it joins at once when bound. */
   async addTeamMember(teamName: string, adapter: string): Promise<void> {
     const team = this.team(teamName);
-    const other = this.teamOfMember(adapter);
-    if (other !== null) throw invalid(`adapter '${adapter}' is already a member of team '${other.name}'`);
+    this.checkMember(teamName, adapter);
     if (team.memberNames.length >= MAX_TEAM_MEMBERS) throw invalid(`team '${teamName}' already has ${MAX_TEAM_MEMBERS} members`);
     team.memberNames.push(adapter);
     team.members.push(null);

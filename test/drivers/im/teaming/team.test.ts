@@ -236,6 +236,8 @@ test('configuration mistakes are refused with a message that says what is wrong'
     [{ name: 'u', members: [] }, /1 to 32 member/],
     [{ name: 'u', members: ['y', 'y'] }, /twice/],
     [{ name: 'u', members: ['x1'] }, /already a member of team 't'/],
+    [{ name: 'u', members: ['t'] }, /is a team interface of this driver/],
+    [{ name: 'u', members: [''] }, /needs an adapter name/],
     [{ name: 'u', members: ['y'], standby: 'z' }, /standby adapter 'z' is not one of its members/],
     [{ name: 'u', members: ['y'], standby: 'y' }, /at least one other member/],
     [{ name: 'u', members: ['y'], macAddress: '03-00-00-00-00-01' }, /not a unicast MAC/],
