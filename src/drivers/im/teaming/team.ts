@@ -647,6 +647,8 @@ export class Team {
     x.protocolReserved[0] = null;
     x.protocolReserved[1] = null;
     const status = x.status;
+    // LSOv1: the miniport reports the TCP payload it sent in the clone's LSO information.
+    original.netBufferListInfo[NDIS_NET_BUFFER_LIST_INFO.TcpLargeSendNetBufferListInfo] = x.netBufferListInfo[NDIS_NET_BUFFER_LIST_INFO.TcpLargeSendNetBufferListInfo]!;
     freeDerived(x, TAG_FRAGMENT_DELTA);
     const attempts = original.miniportReserved[1] as number;
     if (status !== NDIS_STATUS.SUCCESS && retryable(status) && attempts < this.memberNames.length && iface.sending && this.active.length > 0) {
