@@ -45,3 +45,4 @@ export {
 } from './announce.js';
 export { intersectOffloads, sameOffload } from './offload.js';
 export { OidFanOut, TEAM_SUPPORTED_OIDS, TEAM_PROPAGATED_SETS, teamInterfaceOidRequest } from './oid.js';
+export { parseTeamConfig } from './config.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ndis, ThrowingVerifier, VERIFY_FULL, NDIS_PACKET_TYPE, NdisOidRequest, OID, encodeMacList } from '../../../../src/ndis/index.js';
 import { VirtualMiniportDriver } from '../../../../src/drivers/miniport/virtual/index.js';
-import { TeamingDriver, TEAM_MEMBER_UPPER_RANGE, TeamReceiveDrop, TeamingMode, MemberInactiveReason } from '../../../../src/drivers/im/index.js';
+import { TeamingDriver, TEAM_MEMBER_UPPER_RANGE, TeamReceiveDrop, TeamingMode, MemberInactiveReason, LoadBalancingAlgorithm, VlanTagging, parseTeamConfig } from '../../../../src/drivers/im/index.js';
 import { rawProtocol, type RawBinding } from '../../../ndis/drivers.js';
 import { teamLab, mac, ethernet, sendChain, until, outstanding, PEER_MAC, sniff, udpFrame, settle } from './helpers.js';
 
@@ -251,4 +251,32 @@ test('configuration mistakes are refused with a message that says what is wrong'
   await assert.rejects(lbfo.removeTeamMember('t', 'nope'), /not a member/);
   assert.throws(() => lbfo.team('nope'), /no team named 'nope'/);
   await ndis.shutdown();
+});
+
+test('team configuration read from JSON: NIC Teaming names or numbers, and errors that name the field', () => {
+  const c = parseTeamConfig(JSON.parse('{"name":"t","members":["a","b"],"standby":"b","teamingMode":"static","loadBalancingAlgorithm":"IPAddresses","vlanTagging":"InFrame","macAddress":"02-00-5e-00-00-01","announce":false,"interfaces":[{"name":"t"},{"name":"t-v10","vlanId":10,"addresses":["192.0.2.1"],"configuration":{"MTU":1500}}]}'));
+  assert.deepEqual(c, {
+    name: 't',
+    members: ['a', 'b'],
+    standby: 'b',
+    teamingMode: TeamingMode.Static,
+    loadBalancingAlgorithm: LoadBalancingAlgorithm.IPAddresses,
+    vlanTagging: VlanTagging.InFrame,
+    macAddress: '02-00-5e-00-00-01',
+    announce: false,
+    interfaces: [{ name: 't' }, { name: 't-v10', vlanId: 10, addresses: ['192.0.2.1'], configuration: { MTU: 1500 } }],
+  });
+  assert.equal(parseTeamConfig({ name: 't', members: ['a'], teamingMode: 1 }).teamingMode, TeamingMode.Static);
+  const bad: [unknown, RegExp][] = [
+    [null, /an object/],
+    [{ name: 't', members: ['a'], colour: 'red' }, /unknown field "colour"/],
+    [{ members: ['a'] }, /"name" must be/],
+    [{ name: 't', members: 'a' }, /"members" must be a list of strings/],
+    [{ name: 't', members: ['a'], teamingMode: 'Lacp' }, /"teamingMode" must be one of SwitchIndependent, Static/],
+    [{ name: 't', members: ['a'], loadBalancingAlgorithm: 9 }, /"loadBalancingAlgorithm" must be one of/],
+    [{ name: 't', members: ['a'], interfaces: [{ name: 'x', vlan: 3 }] }, /interface 0: unknown field "vlan"/],
+    [{ name: 't', members: ['a'], interfaces: [{ name: 'x', configuration: { a: [] } }] }, /"configuration" must be/],
+    [{ name: 't', members: ['a'], announce: 'yes' }, /"announce" must be true or false/],
+  ];
+  for (const [v, message] of bad) assert.throws(() => parseTeamConfig(v), message);
 });
