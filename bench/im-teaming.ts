@@ -72,7 +72,7 @@ function frame(dst: Uint8Array, src: Uint8Array, i: number): Uint8Array {
   return f;
 }
 
-async function build(): Promise<{ ndis: Ndis; members: BenchAdapter[]; direct: BenchAdapter; team: BenchBinding; plain: BenchBinding; teamMac: Uint8Array }> {
+export async function build(): Promise<{ ndis: Ndis; members: BenchAdapter[]; direct: BenchAdapter; team: BenchBinding; plain: BenchBinding; teamMac: Uint8Array }> {
   const ndis = new Ndis({ verifier: new ThrowingVerifier(VERIFY_CHEAP) });
   const adapters = new Map<string, BenchAdapter>();
   const mchars: MiniportDriverCharacteristics<BenchAdapter> = {
@@ -187,7 +187,7 @@ async function build(): Promise<{ ndis: Ndis; members: BenchAdapter[]; direct: B
   return { ndis, members, direct, team, plain, teamMac };
 }
 
-function sendChain(ndis: Ndis, b: BenchBinding): void {
+export function sendChain(ndis: Ndis, b: BenchBinding): void {
   const tx = b.tx;
   for (let i = 0; i < CHAIN; i++) tx[i]!.next = i + 1 < CHAIN ? tx[i + 1]! : null;
   ndis.sendNetBufferLists(b.handle, tx[0]!, 0, 0);
