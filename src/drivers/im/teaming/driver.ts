@@ -33,7 +33,7 @@ import { LoadBalancingAlgorithm, MAX_VLAN_ID, TeamingMode, VlanTagging } from '.
 import { TeamInterface, type TeamInterfaceConfig } from './interface.js';
 import { OidFanOut, teamInterfaceOidRequest } from './oid.js';
 import { ANNOUNCEMENT, Team, type TeamConfig, type TeamHost } from './team.js';
-import { parseIp } from '../../../wire/address.js';
+import { parseIp, parseMac } from '../../../wire/address.js';
 
 /**
  * The UpperRange token to give team member adapters (AdapterConfig.upperRange) so that only the
@@ -195,8 +195,8 @@ export class TeamingDriver implements TeamHost {
     }
     if (config.vlanTagging !== undefined && !values(VlanTagging).includes(config.vlanTagging)) throw invalid(`team '${config.name}': unknown VlanTagging ${config.vlanTagging}`);
     if (config.macAddress !== undefined) {
-      const hex = config.macAddress.replace(/[-:]/g, '');
-      if (!/^[0-9a-fA-F]{12}$/.test(hex) || (parseInt(hex.slice(0, 2), 16) & 1) !== 0) {
+      const mac = parseMac(config.macAddress);
+      if (mac === null || (mac[0]! & 1) !== 0) {
         throw invalid(`team '${config.name}': '${config.macAddress}' is not a unicast MAC address (write it as 02-00-5e-00-00-01)`);
       }
     }

@@ -37,7 +37,7 @@ import {
   type NdisOffload,
   type NdisStatus,
 } from '../../../ndis/index.js';
-import { formatMac, parseIp } from '../../../wire/address.js';
+import { formatMac, parseIp, parseMac } from '../../../wire/address.js';
 import { buildGratuitousArp, buildUnsolicitedNeighborAdvert } from './announce.js';
 import { FlowHasher, MemberTable } from './balance.js';
 import { BindingRunState, type LowerBinding } from './binding.js';
@@ -131,14 +131,6 @@ function retryable(s: NdisStatus): boolean {
   return s === NDIS_STATUS.MEDIA_DISCONNECTED || s === NDIS_STATUS.PAUSED || s === NDIS_STATUS.RESET_IN_PROGRESS || s === NDIS_STATUS.LOW_POWER_STATE || s === NDIS_STATUS.ADAPTER_REMOVED;
 }
 
-function parseMacText(text: string): Uint8Array | null {
-  const hex = text.replace(/[-:]/g, '');
-  if (!/^[0-9a-fA-F]{12}$/.test(hex)) return null;
-  const out = new Uint8Array(6);
-  for (let i = 0; i < 6; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
 function sameMac(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < 6; i++) if (a[i] !== b[i]) return false;
   return true;
@@ -202,7 +194,7 @@ export class Team {
     this.memberNames = [...config.members];
     this.members = this.memberNames.map(() => null);
     this.standby = config.standby ?? null;
-    this.configuredMac = config.macAddress === undefined ? null : parseMacText(config.macAddress);
+    this.configuredMac = config.macAddress === undefined ? null : parseMac(config.macAddress);
     for (const ic of config.interfaces ?? [{ name: config.name }]) this.addInterface(ic);
   }
 
