@@ -141,14 +141,20 @@ export class Team {
   readonly host: TeamHost;
   readonly ndis: Ndis;
   readonly name: string;
+  /** TeamingMode. */
   readonly mode: number;
+  /** LoadBalancingAlgorithm. */
   readonly algorithm: number;
+  /** VlanTagging. */
   readonly vlanTagging: number;
+  /** Whether the team announces its addresses on a new primary. */
   readonly announce: boolean;
   /** Member adapter names in order of preference; `members[i]` is the binding of `memberNames[i]`. */
   readonly memberNames: string[];
   readonly members: (LowerBinding | null)[];
+  /** The standby member's adapter name, or null. */
   standby: string | null;
+  /** The MAC address the configuration gives the team, or null to take the first bound member's. */
   readonly configuredMac: Uint8Array | null;
   /** The team's MAC address, fixed while its interfaces exist. */
   mac: Uint8Array | null = null;
@@ -162,11 +168,13 @@ export class Team {
   /** Members in use, in order of preference, and the primary (the first). */
   readonly active: LowerBinding[] = [];
   primary: LowerBinding | null = null;
+  /** Which member each flow hash goes to. */
   readonly table = new MemberTable();
   readonly hasher = new FlowHasher();
   /** Link state of the team: up while some bound member's link is up; speeds are sums over those. */
   linkUp = false;
   linkSpeed = 0;
+  /** Sum of the bound members' maximum link speeds (bits/s). */
   maxLinkSpeed = 0;
   /** The intersection of the members' offload configurations. */
   offload: NdisOffload | null = null;
