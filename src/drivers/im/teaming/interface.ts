@@ -15,6 +15,7 @@ import {
   copyOutOfNetBuffer,
   freeCloneNetBufferList,
   freeFragmentNetBufferList,
+  type NetBuffer,
   type NetBufferList,
   type NetBufferListPool,
 } from '../../../nbl/index.js';
@@ -92,10 +93,13 @@ export class InterfaceCounters {
 export const TEAM_CLONE_FLAGS = NDIS_CLONE_FLAGS.USE_ORIGINAL_MDLS;
 /** Data offset delta of a send fragment that carries an 802.1Q header written by the team. */
 export const TAG_FRAGMENT_DELTA = 16;
-/** Data offset delta of a receive fragment whose 802.1Q header the team removed. */
-export const STRIP_FRAGMENT_DELTA = 12;
+/**
+ * Marks, in MiniportReserved[1] of a receive clone, a frame whose 802.1Q header the team removed in
+ * place (the low 16 bits hold the TCI): the member's frame is put back when the clone returns.
+ */
+export const STRIPPED_IN_PLACE = 0x10000;
 
-/** Frees an NBL the team derived (clone, or fragment for a VLAN tag written or removed). */
+/** Frees an NBL the team derived for a send (clone, or fragment carrying a VLAN tag written by the team). */
 export function freeDerived(nbl: NetBufferList, fragmentDelta: number): void {
   if (nbl.kind === NBL_KIND.Clone) freeCloneNetBufferList(nbl, TEAM_CLONE_FLAGS);
   else freeFragmentNetBufferList(nbl, fragmentDelta);
@@ -118,6 +122,8 @@ export class TeamInterface {
   lookahead = 0;
   /** Pool of the NBLs the interface indicates (clones of the members' receives); allocated against its handle. */
   rxPool: NetBufferListPool | null = null;
+  /** For VLAN interfaces: NBLs with data, for frames whose tag cannot be removed in place. */
+  rxCopyPool: NetBufferListPool | null = null;
   /** Sends taken from NDIS and not yet completed to it. */
   outstandingTx = 0;
   /** Receives indicated with ownership and not yet returned. */
@@ -181,6 +187,7 @@ export class TeamInterface {
     if (mac === null) return NDIS_STATUS.FAILURE;
     this.handle = handle;
     this.rxPool = ndis.allocateNetBufferListPool(handle, { fAllocateNetBuffer: true, poolTag: 'TmRx', initialCount: 256 });
+    if (this.vlanId !== 0) this.rxCopyPool = ndis.allocateNetBufferListPool(handle, { fAllocateNetBuffer: true, dataSize: team.mtu + 14, poolTag: 'TmCp', initialCount: 16 });
     ndis.mSetMiniportAttributes(handle, {
       kind: 'registration',
       miniportAdapterContext: this,
@@ -242,7 +249,9 @@ export class TeamInterface {
   /** MiniportHaltEx: frees the receive pool (every indicated NBL came back before the pause completed). */
   halt(): void {
     if (this.rxPool !== null) this.ndis.freeNetBufferListPool(this.rxPool);
+    if (this.rxCopyPool !== null) this.ndis.freeNetBufferListPool(this.rxCopyPool);
     this.rxPool = null;
+    this.rxCopyPool = null;
     this.handle = null;
     this.state = InterfaceState.Halted;
     this.packetFilter = 0;
@@ -356,8 +365,8 @@ export class TeamInterface {
 
   /**
    * Indicates the queued receives (NdisMIndicateReceiveNetBufferLists). With
-   * NDIS_RECEIVE_FLAGS_RESOURCES from below, the clones are ours again when the call returns and
-   * are freed at once; the members' NBLs stay with the miniport that indicated them.
+   * NDIS_RECEIVE_FLAGS_RESOURCES from below, the NBLs are ours again when the call returns and are
+   * released at once; the members' NBLs stay with the miniport that indicated them.
    */
   indicateReceives(receiveFlags: number): void {
     const head = this.rxHead;
@@ -376,14 +385,62 @@ export class TeamInterface {
         const next: NetBufferList | null = x.next;
         x.next = null;
         x.miniportReserved[0] = null;
-        freeDerived(x, STRIP_FRAGMENT_DELTA);
+        this.releaseReceive(x);
         x = next;
       }
     }
   }
 
   /**
-   * MiniportReturnNetBufferLists: frees each clone and returns the member's NBL it described to
+   * Frees an NBL this interface indicated: a copy goes back to the copy pool; a clone is freed
+   * after the member's frame is put back as it was when the team removed its 802.1Q header in
+   * place. Returns the member's NBL the clone described, or null for a copy.
+   */
+  private releaseReceive(x: NetBufferList): NetBufferList | null {
+    if (x.kind !== NBL_KIND.Clone) {
+      this.rxCopyPool!.freeNetBufferList(x);
+      return null;
+    }
+    const parent = x.parentNetBufferList!;
+    const mark = x.miniportReserved[1] as number;
+    if (mark >= STRIPPED_IN_PLACE) {
+      x.miniportReserved[1] = 0;
+      const nb = parent.firstNetBuffer!;
+      const mdl = nb.currentMdl!;
+      const b = mdl.buffer;
+      const o = mdl.byteOffset + nb.currentMdlOffset;
+      b.copyWithin(o, o + 4, o + 16);
+      b[o + 12] = 0x81;
+      b[o + 13] = 0x00;
+      b[o + 14] = (mark >>> 8) & 0xff;
+      b[o + 15] = mark & 0xff;
+    }
+    freeCloneNetBufferList(x, TEAM_CLONE_FLAGS);
+    return parent;
+  }
+
+  /**
+   * A copy of the frame in `nb` without its 802.1Q header, in an NBL of the interface's copy pool
+   * (one MDL), or null when the pool is empty or the frame does not fit.
+   */
+  copyWithoutTag(nb: NetBuffer): NetBufferList | null {
+    const pool = this.rxCopyPool;
+    const len = nb.dataLength - 4;
+    if (pool === null || len < 14 || len > pool.dataSize) return null;
+    const d = pool.allocateNetBufferList();
+    if (d === null) return null;
+    const dnb = d.firstNetBuffer!;
+    const m = dnb.currentMdl!;
+    const at = m.byteOffset + dnb.currentMdlOffset;
+    copyOutOfNetBuffer(nb, 0, m.buffer, at, 12);
+    copyOutOfNetBuffer(nb, 16, m.buffer, at + 12, len - 12);
+    dnb.dataLength = len;
+    d.miniportReserved[1] = 0;
+    return d;
+  }
+
+  /**
+   * MiniportReturnNetBufferLists: releases each NBL and returns the member's NBL it described to
    * the binding it came from, one NdisReturnNetBufferLists per binding.
    * @cost O(NBLs); no allocation.
    */
@@ -394,11 +451,10 @@ export class TeamInterface {
     while (x !== null) {
       const next: NetBufferList | null = x.next;
       x.next = null;
-      const parent = x.parentNetBufferList!;
-      const b = x.miniportReserved[0] as LowerBinding;
+      const b = x.miniportReserved[0] as LowerBinding | null;
       x.miniportReserved[0] = null;
-      freeDerived(x, STRIP_FRAGMENT_DELTA);
-      if (b.queueReturn(parent)) touched.push(b);
+      const parent = this.releaseReceive(x);
+      if (parent !== null && b!.queueReturn(parent)) touched.push(b!);
       n++;
       x = next;
     }

@@ -14,6 +14,7 @@ import {
   NDIS_RETURN_FLAGS,
   NDIS_SEND_FLAGS,
   allocateCloneNetBufferList,
+  advanceNetBufferDataStart,
   allocateFragmentNetBufferList,
   copyOutOfNetBuffer,
   copyReceiveNetBufferListInfo,
@@ -42,7 +43,7 @@ import { buildGratuitousArp, buildUnsolicitedNeighborAdvert } from './announce.j
 import { FlowHasher, MemberTable } from './balance.js';
 import { BindingRunState, type LowerBinding } from './binding.js';
 import { LoadBalancingAlgorithm, MemberInactiveReason, TeamReceiveDrop, TeamingMode, VlanTagging } from './constants.js';
-import { InterfaceState, STRIP_FRAGMENT_DELTA, TAG_FRAGMENT_DELTA, TEAM_CLONE_FLAGS, TeamInterface, freeDerived, type TeamInterfaceConfig } from './interface.js';
+import { InterfaceState, STRIPPED_IN_PLACE, TAG_FRAGMENT_DELTA, TEAM_CLONE_FLAGS, TeamInterface, freeDerived, type TeamInterfaceConfig } from './interface.js';
 import { intersectOffloads, sameOffload } from './offload.js';
 import { OidFanOut, TEAM_PROPAGATED_SETS } from './oid.js';
 
@@ -125,6 +126,8 @@ const CLONE_NBL_FLAGS = ~NDIS_NBL_FLAGS.IS_LOOPBACK_PACKET;
 /** NblFlags a fragment with a new header keeps: the classification and read-only marks, not the data layout. */
 const FRAGMENT_NBL_FLAGS =
   NDIS_NBL_FLAGS.IS_IPV4 | NDIS_NBL_FLAGS.IS_IPV6 | NDIS_NBL_FLAGS.IS_TCP | NDIS_NBL_FLAGS.IS_UDP | NDIS_NBL_FLAGS.SEND_READ_ONLY | NDIS_NBL_FLAGS.RECV_READ_ONLY;
+/** NblFlags a receive whose tag was removed keeps: the classification (the header moved, or the frame was copied). */
+const STRIPPED_NBL_FLAGS = NDIS_NBL_FLAGS.IS_IPV4 | NDIS_NBL_FLAGS.IS_IPV6 | NDIS_NBL_FLAGS.IS_TCP | NDIS_NBL_FLAGS.IS_UDP;
 
 /** Send statuses after which a send goes out again on another member. */
 function retryable(s: NdisStatus): boolean {
@@ -698,6 +701,8 @@ export class Team {
       let iface: TeamInterface | null = null;
       let strip = false;
       let tci = 0;
+      let hb: Uint8Array = hdr;
+      let ho = 0;
       const nb = x.firstNetBuffer;
       if (!takes) {
         reason = reason0;
@@ -705,8 +710,6 @@ export class Team {
         reason = TeamReceiveDrop.Malformed;
       } else {
         // The MAC header (and a tag), in place when contiguous.
-        let hb: Uint8Array;
-        let ho: number;
         const want = nb.dataLength < 18 ? nb.dataLength : 18;
         const mdl = nb.currentMdl;
         if (mdl !== null && mdl.byteCount - nb.currentMdlOffset >= want) {
@@ -739,31 +742,45 @@ export class Team {
           else if (!packetFilterAccepts(iface.packetFilter, hb, ho, mac!, iface.multicastList)) reason = TeamReceiveDrop.Filtered;
         }
       }
+      let copied = false;
       if (reason < 0) {
-        const pool = iface!.rxPool!;
+        const ifc = iface!;
         let d: NetBufferList | null;
         if (!strip) {
-          d = allocateCloneNetBufferList(x, pool, null, TEAM_CLONE_FLAGS);
-        } else {
-          d = allocateFragmentNetBufferList(x, pool, null, 16, 0x7fffffff, STRIP_FRAGMENT_DELTA, 0);
+          d = allocateCloneNetBufferList(x, ifc.rxPool!, null, TEAM_CLONE_FLAGS);
+          if (d !== null) d.miniportReserved[1] = 0;
+        } else if (hb !== hdr && (x.nblFlags & NDIS_NBL_FLAGS.RECV_READ_ONLY) === 0) {
+          // The tag goes in place: the MAC addresses move 4 bytes up over it, and the clone starts
+          // 4 bytes later (one MDL, as the member indicated it). The frame is put back on return.
+          d = allocateCloneNetBufferList(x, ifc.rxPool!, null, TEAM_CLONE_FLAGS);
           if (d !== null) {
-            const dnb = d.firstNetBuffer!;
-            const m = dnb.currentMdl!;
-            copyOutOfNetBuffer(nb!, 0, m.buffer, m.byteOffset + dnb.currentMdlOffset, 12);
+            hb.copyWithin(ho + 4, ho, ho + 12);
+            advanceNetBufferDataStart(d.firstNetBuffer!, 4, false, null);
+            d.miniportReserved[1] = STRIPPED_IN_PLACE | tci;
           }
+        } else {
+          // Data the member marked read-only (or a header spread over MDLs): a copy of our own.
+          d = ifc.copyWithoutTag(nb!);
+          copied = d !== null;
         }
         if (d === null) {
           reason = TeamReceiveDrop.Resources;
         } else {
           copyReceiveNetBufferListInfo(d, x);
-          d.nblFlags = x.nblFlags & (strip ? FRAGMENT_NBL_FLAGS : CLONE_NBL_FLAGS);
+          d.nblFlags = x.nblFlags & (strip ? STRIPPED_NBL_FLAGS : CLONE_NBL_FLAGS);
           if (strip) d.netBufferListInfo[NDIS_NET_BUFFER_LIST_INFO.Ieee8021QNetBufferListInfo] = ieee8021QValue(tci >>> 13, tci & 0xfff, (tci >>> 12) & 1);
-          d.sourceHandle = iface!.handle;
+          d.sourceHandle = ifc.handle;
           d.status = NDIS_STATUS.SUCCESS;
-          d.miniportReserved[0] = b;
-          iface!.queueReceive(d);
+          d.miniportReserved[0] = copied ? null : b;
+          ifc.queueReceive(d);
           taken++;
         }
+      }
+      if (copied && !resources) {
+        // The copy stands alone: the member's NBL goes back now.
+        if (retTail === null) retHead = x;
+        else retTail.next = x;
+        retTail = x;
       }
       if (reason >= 0) {
         drops[reason]!++;
