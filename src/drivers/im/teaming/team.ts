@@ -703,6 +703,7 @@ export class Team {
       let tci = 0;
       let hb: Uint8Array = hdr;
       let ho = 0;
+      let want = 0;
       const nb = x.firstNetBuffer;
       if (!takes) {
         reason = reason0;
@@ -710,7 +711,7 @@ export class Team {
         reason = TeamReceiveDrop.Malformed;
       } else {
         // The MAC header (and a tag), in place when contiguous.
-        const want = nb.dataLength < 18 ? nb.dataLength : 18;
+        want = nb.dataLength < 18 ? nb.dataLength : 18;
         const mdl = nb.currentMdl;
         if (mdl !== null && mdl.byteCount - nb.currentMdlOffset >= want) {
           hb = mdl.buffer;
@@ -768,7 +769,12 @@ export class Team {
         } else {
           copyReceiveNetBufferListInfo(d, x);
           d.nblFlags = x.nblFlags & (strip ? STRIPPED_NBL_FLAGS : CLONE_NBL_FLAGS);
-          if (strip) d.netBufferListInfo[NDIS_NET_BUFFER_LIST_INFO.Ieee8021QNetBufferListInfo] = ieee8021QValue(tci >>> 13, tci & 0xfff, (tci >>> 12) & 1);
+          // The OOB tag describes a tag that is not in the frame: a frame that still starts with
+          // one (802.1ad / QinQ: the inner tag after the outer came off) goes up with none.
+          const t = strip ? ho + 16 : ho + 12;
+          const stillTagged = t + 2 - ho <= want && ((hb[t] === 0x81 && hb[t + 1] === 0x00) || (hb[t] === 0x88 && hb[t + 1] === 0xa8));
+          if (stillTagged) d.netBufferListInfo[NDIS_NET_BUFFER_LIST_INFO.Ieee8021QNetBufferListInfo] = 0;
+          else if (strip) d.netBufferListInfo[NDIS_NET_BUFFER_LIST_INFO.Ieee8021QNetBufferListInfo] = ieee8021QValue(tci >>> 13, tci & 0xfff, (tci >>> 12) & 1);
           d.sourceHandle = ifc.handle;
           d.status = NDIS_STATUS.SUCCESS;
           d.miniportReserved[0] = copied ? null : b;
