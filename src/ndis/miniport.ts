@@ -2,7 +2,7 @@
  * Miniport drivers and miniport adapters (NDIS's miniport block): NdisMRegisterMiniportDriver and
  * the per-adapter object NDIS creates when an adapter arrives.
  */
-import type { NetBufferList } from '../nbl/net-buffer-list.js';
+import { NBL_HANDOFF, type NetBufferList } from '../nbl/net-buffer-list.js';
 import { NDIS_NBL_FLAGS, NDIS_RECEIVE_FLAGS, NDIS_SEND_FLAGS } from '../nbl/flags.js';
 import { NDIS_STATUS } from '../base/status.js';
 import type {
@@ -136,6 +136,9 @@ export class MiniportBlock implements SendTarget, ReturnTarget {
   /** Receive NBLs indicated (without RESOURCES) and not yet returned, when tracked (full verification). */
   outstandingReceives = 0;
 
+  /** MiniportSendNetBufferLists / MiniportReturnNetBufferLists, cached for the data path. */
+  private sendHandler: MiniportDriverCharacteristics['sendNetBufferLists'];
+  private returnHandler: MiniportDriverCharacteristics['returnNetBufferLists'];
   pausePending: (() => void) | null = null;
   restartPending: ((status: number) => void) | null = null;
   resetPending: ((status: number, addressingReset: boolean) => void) | null = null;
@@ -146,8 +149,14 @@ export class MiniportBlock implements SendTarget, ReturnTarget {
   halted = false;
   haltStarted = false;
   /** Sends the miniport holds, by NBL, with the time they were handed over (full verification: NdisTimedDataSend). */
-  readonly sendTimes = new Map<NetBufferList, number>();
-  lastSendCompleteAt = 0;
+  /** Scheduler time (ms) since which sends have been pending without a completion (watchdogs). */
+  sendsPendingSince = 0;
+  /** Scheduler time (ms) at which the pending OID request (oidBusy) reached the miniport. */
+  oidBusySince = 0;
+  /** RSS is on: the last OID_GEN_RECEIVE_SCALE_PARAMETERS set succeeded with a hash function and without NDIS_RSS_PARAM_FLAG_DISABLE_RSS. */
+  rssEnabled = false;
+  /** HashInformation (hash function | NDIS_HASH_* types) of that set, while RSS is on. */
+  rssHashInformation = 0;
 
   constructor(
     ndis: Ndis,
@@ -173,6 +182,8 @@ export class MiniportBlock implements SendTarget, ReturnTarget {
     this.topReturn = this;
     this.upperReceive = this.demux;
     this.upperComplete = this.demux;
+    this.sendHandler = driver.chars.sendNetBufferLists;
+    this.returnHandler = driver.chars.returnNetBufferLists;
   }
 
   get state(): AdapterState {
@@ -204,6 +215,7 @@ export class MiniportBlock implements SendTarget, ReturnTarget {
     let lowerReturn: ReturnTarget = this;
     for (let i = 0; i < fs.length; i++) {
       const f = fs[i]!;
+      f.cacheHandlers();
       f.lowerSend = lowerSend;
       f.lowerReturn = lowerReturn;
       if (f.handlers.sendNetBufferLists !== undefined) lowerSend = f;
@@ -223,6 +235,9 @@ export class MiniportBlock implements SendTarget, ReturnTarget {
     this.upperReceive = upperReceive;
     this.upperComplete = upperComplete;
     this.demux.active = [...this.opens];
+    for (const o of this.opens) o.cacheHandlers();
+    this.sendHandler = this.driver.chars.sendNetBufferLists;
+    this.returnHandler = this.driver.chars.returnNetBufferLists;
     this.recomputeLoopback();
   }
 
@@ -252,15 +267,24 @@ export class MiniportBlock implements SendTarget, ReturnTarget {
     }
     if (this.isEthernet && (this.loopbackByFilter || (sendFlags & NDIS_SEND_FLAGS.CHECK_FOR_LOOPBACK) !== 0)) this.loopBack(nbl, sendFlags);
     let n = 0;
-    const now = ndis.verifyLevel >= 2 ? ndis.scheduler.now() : 0;
+    const full = ndis.verifyLevel >= 2;
+    const now = full || this.outstandingSends === 0 ? ndis.scheduler.nowMs() : 0;
     for (let x: NetBufferList | null = nbl; x !== null; x = x.next) {
       n++;
       x.owner = this.id;
-      if (now !== 0) this.sendTimes.set(x, now);
+      if (full) {
+        x.handoffAt = now;
+        x.handoffPath = NBL_HANDOFF.Send;
+      }
+    }
+    if (this.outstandingSends === 0) {
+      this.sendsPendingSince = now;
+      ndis.verifier.watch?.();
     }
     this.outstandingSends += n;
     this.counters.sendNbls += n;
-    this.driver.chars.sendNetBufferLists(this.context, nbl, portNumber, sendFlags);
+    if (full) ndis.verifier.sendReachesMiniport?.(this, nbl, sendFlags);
+    this.sendHandler(this.context, nbl, portNumber, sendFlags);
   }
 
   /**
@@ -299,12 +323,14 @@ export class MiniportBlock implements SendTarget, ReturnTarget {
       for (let x: NetBufferList | null = nbl; x !== null; x = x.next) {
         n++;
         x.owner = this.id;
+        x.handoffPath = NBL_HANDOFF.Return;
       }
       this.counters.returnNbls += n;
       this.outstandingReceives -= n;
+      this.ndis.verifier.receivesReturned?.(this, nbl);
     } else {
       this.counters.returnNbls++;
     }
-    this.driver.chars.returnNetBufferLists(this.context, nbl, returnFlags);
+    this.returnHandler(this.context, nbl, returnFlags);
   }
 }

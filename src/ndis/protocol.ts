@@ -3,7 +3,7 @@
  * and the demultiplexer at the top of an adapter's stack that delivers receives and send
  * completions to the right bindings.
  */
-import type { NetBufferList } from '../nbl/net-buffer-list.js';
+import { NBL_HANDOFF, type NetBufferList } from '../nbl/net-buffer-list.js';
 import { NDIS_NBL_FLAGS, NDIS_RECEIVE_FLAGS } from '../nbl/flags.js';
 import type { ProtocolDriverCharacteristics } from './characteristics.js';
 import type { CompleteTarget, ReceiveTarget } from './datapath.js';
@@ -111,7 +111,17 @@ export class OpenBlock {
 
   /** OID serialization is per miniport; a binding only tracks what it issued. */
   readonly issued = new Set<NdisOidRequest>();
+
+  /** ProtocolReceiveNetBufferLists, cached for the data path. */
+  receiveHandler: ProtocolDriverCharacteristics['receiveNetBufferLists'] = noReceive;
+
+  /** Caches the protocol's data-path handlers. */
+  cacheHandlers(): void {
+    this.receiveHandler = this.protocol.chars.receiveNetBufferLists;
+  }
 }
+
+const noReceive: ProtocolDriverCharacteristics['receiveNetBufferLists'] = () => undefined;
 
 function isBroadcast(b: Uint8Array, o: number): boolean {
   return (b[o]! & b[o + 1]! & b[o + 2]! & b[o + 3]! & b[o + 4]! & b[o + 5]!) === 0xff;
@@ -159,8 +169,8 @@ export class ProtocolDemux implements ReceiveTarget, CompleteTarget {
       // One binding whose filter is what the miniport applied: hand the chain on whole.
       if (open.dataPathOpen && ((receiveFlags & NDIS_RECEIVE_FLAGS.PERFECT_FILTERED) !== 0 || (open.packetFilter & NDIS_PACKET_TYPE.PROMISCUOUS) !== 0) && open.frameTypes.length === 0) {
         open.counters.receives += count;
-        if (ndis.verifyLevel >= 2) ndis.checks.transferChain(nbl, open.id, 'ProtocolReceiveNetBufferLists', open);
-        open.protocol.chars.receiveNetBufferLists(open.context, nbl, portNumber, count, receiveFlags);
+        if (ndis.verifyLevel >= 2) ndis.checks.transferChain(nbl, open.id, 'ProtocolReceiveNetBufferLists', open, NBL_HANDOFF.Receive);
+        open.receiveHandler(open.context, nbl, portNumber, count, receiveFlags);
         return;
       }
     }
@@ -250,7 +260,7 @@ export class ProtocolDemux implements ReceiveTarget, CompleteTarget {
       open.rxTail = null;
       open.rxCount = 0;
       open.counters.receives += n;
-      if (ndis.verifyLevel >= 2) ndis.checks.transferChain(head, open.id, 'ProtocolReceiveNetBufferLists', open);
+      if (ndis.verifyLevel >= 2) ndis.checks.transferChain(head, open.id, 'ProtocolReceiveNetBufferLists', open, NBL_HANDOFF.Receive);
       open.protocol.chars.receiveNetBufferLists(open.context, head, portNumber, n, receiveFlags);
     }
     if (dropHead !== null && !resources) {

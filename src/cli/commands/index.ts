@@ -1,5 +1,6 @@
 /** The registry of `ndis` commands. */
 import { demoCommand } from './demo.js';
+import { verifierRulesCommand } from './verifier.js';
 
 /** One `ndis` command. */
 export interface Command {
@@ -10,4 +11,4 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-export const commands: Command[] = [demoCommand];
+export const commands: Command[] = [demoCommand, verifierRulesCommand];
