@@ -4,11 +4,12 @@
  * back. The summary shows the team's state at each step, the announcements, and that every frame
  * and every NBL is accounted for. (Written for src/cli/demo; kept here, tested, until it moves.)
  */
-import { Ndis, NDIS_STATUS, ThrowingVerifier, VERIFY_FULL, type MiniportBlock } from '../../../../src/ndis/index.js';
+import { Ndis, NDIS_STATUS, type MiniportBlock } from '../../../../src/ndis/index.js';
 import { VirtualMiniportDriver } from '../../../../src/drivers/miniport/virtual/index.js';
 import { NdisProt, NDISPROT_ETHERTYPE, type NdisProtBinding } from '../../../../src/drivers/protocol/ndisprot/index.js';
 import { TeamingDriver, TEAM_MEMBER_UPPER_RANGE, MEMBER_INACTIVE_REASON_TEXT, type Team } from '../../../../src/drivers/im/index.js';
 import { formatMac } from '../../../../src/wire/address.js';
+import { fullVerifier } from './helpers.js';
 
 /** What the failover demo reports. */
 export interface FailoverDemoSummary {
@@ -49,7 +50,7 @@ export async function runFailoverDemo(options: { seed: number; frames: number })
   const say = (l: string): void => {
     lines.push(l);
   };
-  const verifier = new ThrowingVerifier(VERIFY_FULL);
+  const verifier = fullVerifier();
   const ndis = new Ndis({ seed: options.seed, verifier });
   const virt = new VirtualMiniportDriver(ndis);
   const lbfo = new TeamingDriver(ndis);
@@ -101,11 +102,11 @@ export async function runFailoverDemo(options: { seed: number; frames: number })
   const c = { failovers: team.counters.failovers, failbacks: team.counters.failbacks, announcements: team.counters.announcements };
   const resends = team.interfaces[0]!.counters.resends;
   say(`frames A -> B: ${ok[0]} sent, ${got[0]!.size} received; B -> A: ${ok[1]} sent, ${got[1]!.size} received`);
-  say(`failovers ${c.failovers}, failbacks ${c.failbacks}, announcements ${c.announcements}; NBLs outstanding ${nblsOutstanding}; verifier violations ${verifier.violations.length}`);
+  say(`failovers ${c.failovers}, failbacks ${c.failbacks}, announcements ${c.announcements}; NBLs outstanding ${nblsOutstanding}; verifier violations ${verifier.count()}`);
   const virtualTimeMs = ndis.scheduler.nowMs();
   await ndis.shutdown();
   const summary: FailoverDemoSummary = {
-    ok: got[0]!.size === n && got[1]!.size === n && ok[0] === n && ok[1] === n && nblsOutstanding === 0 && verifier.violations.length === 0,
+    ok: got[0]!.size === n && got[1]!.size === n && ok[0] === n && ok[1] === n && nblsOutstanding === 0 && verifier.count() === 0,
     seed: options.seed,
     framesAtoB: { sent: ok[0]!, received: got[0]!.size },
     framesBtoA: { sent: ok[1]!, received: got[1]!.size },
@@ -114,7 +115,7 @@ export async function runFailoverDemo(options: { seed: number; frames: number })
     announcements: c.announcements,
     resends,
     nblsOutstanding,
-    violations: verifier.violations.length,
+    violations: verifier.count(),
     virtualTimeMs,
     text: `${lines.join('\n')}\n`,
   };

@@ -1,5 +1,6 @@
 /** Builders for the teaming driver's tests: hubs of virtual adapters, a wire sniffer, frames. */
-import { Ndis, ThrowingVerifier, VERIFY_FULL, type MiniportBlock, type NdisOptions } from '../../../../src/ndis/index.js';
+import { Ndis, type MiniportBlock, type NdisOptions } from '../../../../src/ndis/index.js';
+import { Verifier } from '../../../../src/verifier/index.js';
 import { VirtualMiniportDriver, type VirtualHub, type WireFrame } from '../../../../src/drivers/miniport/virtual/index.js';
 import { TeamingDriver, TEAM_MEMBER_UPPER_RANGE, type TeamConfig, type Team } from '../../../../src/drivers/im/index.js';
 import { rawProtocol, nblFor, type RawBinding } from '../../../ndis/drivers.js';
@@ -34,8 +35,22 @@ export function sniff(hub: VirtualHub, name?: string): Sniffer {
   return s;
 }
 
+/**
+ * The project's verifier at full level, throwing on a violation; advisories are kept in its
+ * reports (not printed) for the tests to look at.
+ */
+export function fullVerifier(): Verifier {
+  return new Verifier({ level: 'full', action: 'throw', log: () => undefined });
+}
+
+/** Advisories the verifier reported against the teaming driver (or anything when `driver` is null). */
+export function advisories(v: Verifier, driver: string | null = 'lbfo'): string[] {
+  return v.reports.filter((r) => r.severity === 'advisory' && (driver === null || r.driver === driver)).map((r) => `${r.ruleId} ${r.driver} ${r.object}: ${r.message}`);
+}
+
 export interface TeamLab {
   ndis: Ndis;
+  verifier: Verifier;
   virt: VirtualMiniportDriver;
   lbfo: TeamingDriver;
   log: string[];
@@ -55,7 +70,8 @@ export const PEER_MAC = '02-00-00-00-00-b0';
  * the team-member UpperRange, so only the teaming driver binds them). Full verification.
  */
 export async function teamLab(options: { memberCount?: number; team?: Partial<TeamConfig>; ndis?: NdisOptions; memberConfig?: Record<string, string | number> } = {}): Promise<TeamLab> {
-  const ndis = new Ndis({ verifier: new ThrowingVerifier(VERIFY_FULL), ...options.ndis });
+  const verifier = fullVerifier();
+  const ndis = new Ndis({ verifier, ...options.ndis });
   const virt = new VirtualMiniportDriver(ndis);
   const log: string[] = [];
   const raw = new Map<string, RawBinding>();
@@ -76,7 +92,7 @@ export async function teamLab(options: { memberCount?: number; team?: Partial<Te
   await lbfo.settled();
   await settle(ndis);
   const iface = ndis.adapter(team.interfaces[0]!.name);
-  return { ndis, virt, lbfo, log, raw, members, peer, team, iface };
+  return { ndis, verifier, virt, lbfo, log, raw, members, peer, team, iface };
 }
 
 /** Lets DPCs, work items and pending PnP work run (a few virtual milliseconds). */
@@ -141,9 +157,16 @@ export function sendChain(ndis: Ndis, b: RawBinding, frames: Uint8Array[]): void
   ndis.sendNetBufferLists(b.handle, nbls[0]!, 0, 0);
 }
 
-/** The NBL-accounting invariants every test ends with: nothing outstanding anywhere, pools clean. */
-export function outstanding(lab: { ndis: Ndis }): string[] {
+/**
+ * The NBL-accounting invariants every test ends with: nothing outstanding anywhere, pools clean;
+ * and, when the lab has the project's verifier, no violation and no advisory against the team.
+ */
+export function outstanding(lab: { ndis: Ndis; verifier?: Verifier }): string[] {
   const problems: string[] = [];
+  if (lab.verifier !== undefined) {
+    if (lab.verifier.count() !== 0) problems.push(`${lab.verifier.count()} verifier violation(s)`);
+    problems.push(...advisories(lab.verifier));
+  }
   for (const a of lab.ndis.adapters) {
     if (a.outstandingSends !== 0) problems.push(`${a.name}: ${a.outstandingSends} sends outstanding at the miniport`);
     if (a.outstandingReceives !== 0) problems.push(`${a.name}: ${a.outstandingReceives} receives not returned`);

@@ -10,8 +10,6 @@ import {
   NdisMedium,
   NdisOidRequest,
   OID,
-  ThrowingVerifier,
-  VERIFY_FULL,
   emptyOffload,
   ulongBuffer,
   type BindContext,
@@ -38,7 +36,7 @@ import {
   type NetBufferListPool,
 } from '../../../../src/nbl/index.js';
 import { TeamingDriver, TEAM_MEMBER_UPPER_RANGE, intersectOffloads } from '../../../../src/drivers/im/index.js';
-import { settle, until } from './helpers.js';
+import { settle, until, fullVerifier } from './helpers.js';
 
 /** A NIC with task offloads: it performs LSOv1 (reporting the TCP payload it sent) and completes sends from a timer. */
 class OffloadNic {
@@ -55,7 +53,7 @@ function lsoOffload(maxSize: number, checksum: boolean): NdisOffload {
 }
 
 test('members with task offloads: the team advertises their intersection at bind, and LSO completion information comes back to the sender', async () => {
-  const ndis = new Ndis({ verifier: new ThrowingVerifier(VERIFY_FULL) });
+  const ndis = new Ndis({ verifier: fullVerifier() });
   const nics = new Map<string, OffloadNic>([
     ['n1', new OffloadNic(new Uint8Array([2, 0, 0, 0, 0x10, 1]), lsoOffload(64000, true))],
     ['n2', new OffloadNic(new Uint8Array([2, 0, 0, 0, 0x10, 2]), lsoOffload(32000, false))],
@@ -198,7 +196,7 @@ test('members with task offloads: the team advertises their intersection at bind
 });
 
 test('tagged receives: the tag comes out in place and the member gets its frame back as it was, or the frame is copied when the member marks it read-only', async () => {
-  const ndis = new Ndis({ verifier: new ThrowingVerifier(VERIFY_FULL) });
+  const ndis = new Ndis({ verifier: fullVerifier() });
   class TagNic {
     handle!: MiniportBlock;
     pool!: NetBufferListPool;

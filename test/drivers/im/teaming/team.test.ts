@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Ndis, ThrowingVerifier, VERIFY_FULL, NDIS_PACKET_TYPE, NdisOidRequest, OID, encodeMacList } from '../../../../src/ndis/index.js';
+import { Ndis, NDIS_PACKET_TYPE, NdisOidRequest, OID, encodeMacList } from '../../../../src/ndis/index.js';
 import { VirtualMiniportDriver } from '../../../../src/drivers/miniport/virtual/index.js';
 import { TeamingDriver, TEAM_MEMBER_UPPER_RANGE, TeamReceiveDrop, TeamingMode, MemberInactiveReason, LoadBalancingAlgorithm, VlanTagging, parseTeamConfig } from '../../../../src/drivers/im/index.js';
 import { rawProtocol, type RawBinding } from '../../../ndis/drivers.js';
-import { teamLab, mac, ethernet, sendChain, until, outstanding, PEER_MAC, sniff, udpFrame, settle } from './helpers.js';
+import { teamLab, mac, ethernet, sendChain, until, outstanding, PEER_MAC, sniff, udpFrame, settle, fullVerifier } from './helpers.js';
 
 const BROADCAST = mac('ff-ff-ff-ff-ff-ff');
 const ETHERTYPE = 0x88b5;
@@ -14,7 +14,8 @@ function events(ndis: Ndis, filter: RegExp): string[] {
 }
 
 test('a team interface starts when its first member binds, binds protocols like any adapter, and stops before its last member unbinds', async () => {
-  const ndis = new Ndis({ verifier: new ThrowingVerifier(VERIFY_FULL) });
+  const verifier = fullVerifier();
+  const ndis = new Ndis({ verifier });
   const virt = new VirtualMiniportDriver(ndis);
   const log: string[] = [];
   const raw = new Map<string, RawBinding>();
@@ -69,6 +70,7 @@ test('a team interface starts when its first member binds, binds protocols like 
   await lbfo.settled();
   assert.ok(raw.has('team0'));
   assert.deepEqual(lbfo.errors, []);
+  assert.deepEqual(outstanding({ ndis, verifier }), []);
   await ndis.shutdown();
 });
 
@@ -169,7 +171,8 @@ test('load spreads over the members by flow hash, every flow stays on one member
 });
 
 test('static teams back to back on two wires: each side receives on every member, once', async () => {
-  const ndis = new Ndis({ verifier: new ThrowingVerifier(VERIFY_FULL) });
+  const verifier = fullVerifier();
+  const ndis = new Ndis({ verifier });
   const virt = new VirtualMiniportDriver(ndis);
   const raw = new Map<string, RawBinding>();
   await ndis.registerProtocolDriver(rawProtocol(ndis, 'raw', [], raw));
@@ -197,7 +200,7 @@ test('static teams back to back on two wires: each side receives on every member
     for (const m of team.boundMembers()) assert.ok(m.counters.receiveNbls > n / 4, `${m.adapterName} received ${m.counters.receiveNbls}`);
     assert.equal(team.counters.receiveDrops.reduce((x, y) => x + y, 0), 0);
   }
-  assert.deepEqual(outstanding({ ndis }), []);
+  assert.deepEqual(outstanding({ ndis, verifier }), []);
   await ndis.shutdown();
 });
 

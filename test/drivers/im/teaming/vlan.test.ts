@@ -1,16 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Ndis, ThrowingVerifier, VERIFY_FULL, type MiniportBlock } from '../../../../src/ndis/index.js';
+import { Ndis, type MiniportBlock } from '../../../../src/ndis/index.js';
 import { NDIS_NET_BUFFER_LIST_INFO, ieee8021QValue } from '../../../../src/nbl/index.js';
 import { VirtualMiniportDriver } from '../../../../src/drivers/miniport/virtual/index.js';
 import { TeamingDriver, TEAM_MEMBER_UPPER_RANGE, TeamReceiveDrop, VlanTagging } from '../../../../src/drivers/im/index.js';
 import { rawProtocol, nblFor, type RawBinding } from '../../../ndis/drivers.js';
-import { ethernet, mac, sendChain, sniff, until, outstanding, settle } from './helpers.js';
+import { ethernet, mac, sendChain, sniff, until, outstanding, settle, fullVerifier } from './helpers.js';
+import type { Verifier } from '../../../../src/verifier/index.js';
 
 const BROADCAST = mac('ff-ff-ff-ff-ff-ff');
 
 interface VlanLab {
   ndis: Ndis;
+  verifier: Verifier;
   virt: VirtualMiniportDriver;
   lbfo: TeamingDriver;
   raw: Map<string, RawBinding>;
@@ -24,7 +26,8 @@ interface VlanLab {
  * (*PriorityVLANTag); `tagging`: how host A's team tags.
  */
 async function vlanLab(opts: { offloadB?: boolean; tagging?: number } = {}): Promise<VlanLab> {
-  const ndis = new Ndis({ verifier: new ThrowingVerifier(VERIFY_FULL) });
+  const verifier = fullVerifier();
+  const ndis = new Ndis({ verifier });
   const virt = new VirtualMiniportDriver(ndis);
   const raw = new Map<string, RawBinding>();
   await ndis.registerProtocolDriver(rawProtocol(ndis, 'raw', [], raw));
@@ -37,7 +40,7 @@ async function vlanLab(opts: { offloadB?: boolean; tagging?: number } = {}): Pro
   await lbfo.createVlans('nicA', [{ name: 'a10', vlanId: 10 }, { name: 'a20', vlanId: 20 }], opts.tagging === undefined ? {} : { vlanTagging: opts.tagging });
   await lbfo.createVlans('nicB', [{ name: 'b10', vlanId: 10 }, { name: 'b20', vlanId: 20 }]);
   await settle(ndis);
-  return { ndis, virt, lbfo, raw, nicA, nicB };
+  return { ndis, verifier, virt, lbfo, raw, nicA, nicB };
 }
 
 for (const variant of [
@@ -103,7 +106,8 @@ test('a VLAN interface keeps the sender\'s 802.1p priority and tells the receive
 });
 
 test('VLANs over a team (m:n): a default interface and a VLAN interface share two members', async () => {
-  const ndis = new Ndis({ verifier: new ThrowingVerifier(VERIFY_FULL) });
+  const verifier = fullVerifier();
+  const ndis = new Ndis({ verifier });
   const virt = new VirtualMiniportDriver(ndis);
   const raw = new Map<string, RawBinding>();
   await ndis.registerProtocolDriver(rawProtocol(ndis, 'raw', [], raw));
@@ -156,6 +160,6 @@ test('VLANs over a team (m:n): a default interface and a VLAN interface share tw
   await lbfo.removeTeamInterface('team0-v30');
   assert.ok(!raw.has('team0-v30'));
   assert.equal(team.byVlan[30], null);
-  assert.deepEqual(outstanding({ ndis }), []);
+  assert.deepEqual(outstanding({ ndis, verifier }), []);
   await ndis.shutdown();
 });
