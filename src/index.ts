@@ -18,4 +18,6 @@ export * as programmableFilter from './drivers/filter/programmable/index.js';
 export * as programmableMiniport from './drivers/miniport/programmable/index.js';
 export * as ndisprot from './drivers/protocol/ndisprot/index.js';
 export * as tcp from './drivers/protocol/tcpip/tcp/index.js';
+export * as tcpip from './drivers/protocol/tcpip/index.js';
+export * as impairFilter from './drivers/filter/impair/index.js';
 export * as tap from './drivers/miniport/tap/device.js';

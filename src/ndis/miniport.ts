@@ -118,6 +118,8 @@ export class MiniportBlock implements SendTarget, ReturnTarget {
   mergedPacketFilter = 0;
   /** Multicast list NDIS set on the miniport: the union of every binding's. */
   mergedMulticast: Uint8Array[] = [];
+  /** A merged set failed: the miniport's packet filter and multicast list are not known. */
+  mergedSettingsStale = false;
   /** Media connect state, link speeds, as last indicated. */
   mediaConnectState = 0;
   xmitLinkSpeed = 0;

@@ -1977,16 +1977,20 @@ export class Ndis {
   private pushMerged(m: MiniportBlock, r: NdisOidRequest, o: OpenBlock): NdisStatus {
     const merged = this.mergedSettings(m);
     const reqs: NdisOidRequest[] = [];
-    if (!sameMacList(merged.list, m.mergedMulticast)) reqs.push(NdisOidRequest.set(OID.P802_3_MULTICAST_LIST, encodeMacList(merged.list)));
-    if (merged.filter !== m.mergedPacketFilter) reqs.push(NdisOidRequest.set(OID.GEN_CURRENT_PACKET_FILTER, ulongBuffer(merged.filter)));
+    const stale = m.mergedSettingsStale;
+    if (stale || !sameMacList(merged.list, m.mergedMulticast)) reqs.push(NdisOidRequest.set(OID.P802_3_MULTICAST_LIST, encodeMacList(merged.list)));
+    if (stale || merged.filter !== m.mergedPacketFilter) reqs.push(NdisOidRequest.set(OID.GEN_CURRENT_PACKET_FILTER, ulongBuffer(merged.filter)));
+    // What NDIS has asked the miniport for, as of now: a set made meanwhile by another binding is
+    // compared against these values (the miniport takes the sets in the order they are made).
+    m.mergedPacketFilter = merged.filter;
+    m.mergedMulticast = merged.list;
+    m.mergedSettingsStale = false;
     let i = 0;
     let pended = false;
     let held = false;
     const finish = (status: NdisStatus): NdisStatus => {
-      if (status === NDIS_STATUS.SUCCESS) {
-        m.mergedPacketFilter = merged.filter;
-        m.mergedMulticast = merged.list;
-      }
+      // A failed set leaves the miniport's settings unknown: the next change sends both again.
+      if (status !== NDIS_STATUS.SUCCESS) m.mergedSettingsStale = true;
       if (pended) {
         if (held) this.scheduler.release();
         r.completed = true;

@@ -318,7 +318,7 @@ export class Verifier implements NdisVerifierHooks, SchedulerWatchdog {
     const hdSplit = (f & NDIS_NBL_FLAGS.HD_SPLIT) !== 0;
     if (split && o.ndis60) {
       this.report(RX.NDIS60_ONE_MDL, o.driver, o.object, x, `an NDIS 6.0 driver indicated a frame in ${mdlCount} MDLs (NDIS 6.0 allows one MDL per NET_BUFFER)`, call);
-    } else if (split && !hdSplit && o.miniport.hardwareAssist?.hdSplitAttributes == null) {
+    } else if (split && !hdSplit && (o.miniport.hardwareAssist?.hdSplitAttributes ?? null) === null) {
       this.report(RX.MULTI_MDL_WITHOUT_HDS, o.driver, o.object, x, `the frame is indicated in ${mdlCount} MDLs by a driver that does not do header-data split; one MDL per NET_BUFFER is simpler and faster`, call);
     }
     const flagged = (f & (NDIS_NBL_FLAGS.HD_SPLIT | NDIS_NBL_FLAGS.IS_IPV4 | NDIS_NBL_FLAGS.IS_IPV6 | NDIS_NBL_FLAGS.IS_TCP | NDIS_NBL_FLAGS.IS_UDP | NDIS_NBL_FLAGS.SPLIT_AT_UPPER_LAYER_PROTOCOL_HEADER | NDIS_NBL_FLAGS.SPLIT_AT_UPPER_LAYER_PROTOCOL_PAYLOAD)) !== 0;

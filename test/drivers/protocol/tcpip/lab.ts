@@ -173,7 +173,9 @@ export class LabAdapter implements HubPort {
     nbl.status = NDIS_STATUS.SUCCESS;
     const resources = opts.resources === true;
     if (!resources) this.outstandingRx++;
-    this.ndis.mIndicateReceiveNetBufferLists(this.handle, nbl, 0, 1, NDIS_RECEIVE_FLAGS.DISPATCH_LEVEL | (resources ? NDIS_RECEIVE_FLAGS.RESOURCES : 0));
+    // NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL says what is true: set from a DPC, clear from a test at PASSIVE_LEVEL.
+    const irql = this.ndis.scheduler.irql === 2 ? NDIS_RECEIVE_FLAGS.DISPATCH_LEVEL : 0;
+    this.ndis.mIndicateReceiveNetBufferLists(this.handle, nbl, 0, 1, irql | (resources ? NDIS_RECEIVE_FLAGS.RESOURCES : 0));
     if (resources) this.recycle(nbl);
   }
 
