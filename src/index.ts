@@ -19,4 +19,5 @@ export * as ndisprot from './drivers/protocol/ndisprot/index.js';
 export * as tcp from './drivers/protocol/tcpip/tcp/index.js';
 export * as tcpip from './drivers/protocol/tcpip/index.js';
 export * as impairFilter from './drivers/filter/impair/index.js';
+export * as teaming from './drivers/im/index.js';
 export * as tap from './drivers/miniport/tap/device.js';

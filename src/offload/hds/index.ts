@@ -208,9 +208,12 @@ export function describeHdsCheck(code: number): string {
   return CHECK_TEXT[code] ?? `unknown header-data split check ${code}`;
 }
 
-/** Rule ids of the header-data split receive rules, for verifier reports (`HDS-0nn`). */
+// The verifier's receive rules (src/verifier/rules/receive.ts) that each HdsCheck breaks.
+const RULE_OF_CHECK: readonly string[] = ['', 'RX-002', 'RX-006', 'RX-006', 'RX-006', 'RX-006', 'RX-006', 'RX-005', 'RX-007', 'RX-007', 'RX-007', 'RX-007', 'RX-007'];
+
+/** The verifier rule id (RX-00n) an {@link HdsCheck} breaks, for reports. */
 export function hdsRuleId(code: number): string {
-  return `HDS-${String(code).padStart(3, '0')}`;
+  return RULE_OF_CHECK[code] ?? 'RX-007';
 }
 
 /** What the checker needs to know about the adapter's configuration. */

@@ -105,9 +105,30 @@ export function describeLsoResult(code: number): string {
   return RESULT_TEXT[code] ?? `unknown LSO result ${code}`;
 }
 
-/** Rule ids of the LSO send rules, for verifier reports (`LSO-0nn`, nn = the LsoResult). */
+// The verifier's send rules (src/verifier/rules/send.ts) that each LsoResult breaks.
+const RULE_OF_RESULT: readonly string[] = [
+  '', // Ok
+  'TX-006', // NotLso: no information, nothing to check
+  'TX-001', // one NET_BUFFER
+  'TX-003', // headers in the first MDL
+  'TX-006', // MSS 0
+  'TX-004', // not TCP
+  'TX-002', // LSOv2 Total Length
+  'TX-002', // LSOv1 Total Length
+  'TX-004', // fragment
+  'TX-004', // SYN/RST/URG
+  'TX-003', // TcpHeaderOffset
+  'TX-006', // MaxOffLoadSize
+  'TX-006', // MinSegmentCount
+  'TX-002', // IP version vs LSO type
+  'TX-006', // not enabled
+  'TX-006', // MTU
+  'TX-006', // out of resources
+];
+
+/** The verifier rule id (TX-00n) an {@link LsoResult} breaks, for reports. */
 export function lsoRuleId(code: number): string {
-  return `LSO-${String(code).padStart(3, '0')}`;
+  return RULE_OF_RESULT[code] ?? 'TX-006';
 }
 
 /** Limits of the current configuration that a send must respect (NDIS_TCP_LARGE_SEND_OFFLOAD_V1/V2). */

@@ -175,7 +175,7 @@ void test('the checker names each broken rule', () => {
   const two = splitNbl(tcp, 54, F.IS_IPV4 | F.IS_TCP | PAY, 18);
   two.firstNetBuffer!.next = unsplit(tcp, 0).firstNetBuffer;
   assert.equal(check(two), HdsCheck.NotOneNetBuffer);
-  assert.equal(hdsRuleId(HdsCheck.SplitPoint), 'HDS-009');
+  assert.equal(hdsRuleId(HdsCheck.SplitPoint), 'RX-007');
 });
 
 void test('random frames: whatever the splitter decides passes the checker', () => {

@@ -161,7 +161,7 @@ void test('send rules: each broken rule is named', () => {
   assert.equal(broken(v2, none, lsoInfo(v2), LSO_NO_LIMITS, [20]), LsoResult.HeadersNotInFirstMdl);
   const v6 = byName(fixtures.lso, 'v2-ipv6-plain');
   assert.equal(broken(v6, none, lsoV1TransmitValue(1440, v6.tcpHeaderOffset)), LsoResult.WrongIpVersion);
-  assert.equal(lsoRuleId(LsoResult.Fragment), 'LSO-008');
+  assert.equal(lsoRuleId(LsoResult.Fragment), 'TX-004');
 });
 
 void test('an LSO NBL with two NET_BUFFERs breaks the one-NET_BUFFER rule', () => {
