@@ -770,7 +770,6 @@ export class IpLayer {
     const mtu = path.mtu(stack.now());
     const b = nb.currentMdl!.buffer;
     const po = IpLayer.dataStart(nb);
-    let info = 0;
     let lso = false;
     if (lsoMss > 0) {
       const dataLen = payLen - ((b[po + 12]! >>> 4) << 2);
@@ -781,27 +780,8 @@ export class IpLayer {
       }
     }
     const fits = total <= mtu || lso;
-    if (checksum === TxChecksum.Tcp) {
-      if (lso) {
-        // LSOv2: the pseudo-header sum without the TCP length; the miniport completes it per segment.
-        setU16(b, po + 16, pseudoHeaderSum(src, dst, IPPROTO_TCP, 0));
-      } else if (fits && iface.txChecksumTcpV4) {
-        setU16(b, po + 16, pseudoHeaderSum(src, dst, IPPROTO_TCP, payLen));
-        info |= NDIS_CSUM_TX.IsIPv4 | NDIS_CSUM_TX.TcpChecksum;
-      } else {
-        setU16(b, po + 16, 0);
-        setU16(b, po + 16, internetChecksum(b, po, payLen, pseudoHeaderSum(src, dst, IPPROTO_TCP, payLen)));
-      }
-    } else if (checksum === TxChecksum.Udp) {
-      if (fits && iface.txChecksumUdpV4) {
-        setU16(b, po + 6, pseudoHeaderSum(src, dst, IPPROTO_UDP, payLen));
-        info |= NDIS_CSUM_TX.IsIPv4 | NDIS_CSUM_TX.UdpChecksum;
-      } else {
-        setU16(b, po + 6, 0);
-        const s = internetChecksum(b, po, payLen, pseudoHeaderSum(src, dst, IPPROTO_UDP, payLen));
-        setU16(b, po + 6, s === 0 ? 0xffff : s);
-      }
-    }
+    let info = this.transportChecksum(b, po, payLen, src, dst, checksum, lso, fits && (checksum === TxChecksum.Tcp ? iface.txChecksumTcpV4 : iface.txChecksumUdpV4));
+    if (info !== 0) info |= NDIS_CSUM_TX.IsIPv4;
     retreatNetBufferDataStart(nb, 20);
     const ho = po - 20;
     b[ho] = 0x45;
@@ -856,7 +836,6 @@ export class IpLayer {
     const mtu = path.mtu(stack.now());
     const b = nb.currentMdl!.buffer;
     const po = IpLayer.dataStart(nb);
-    let info = 0;
     let lso = false;
     if (lsoMss > 0) {
       const dataLen = payLen - ((b[po + 12]! >>> 4) << 2);
@@ -867,26 +846,8 @@ export class IpLayer {
       }
     }
     const fits = total <= mtu || lso;
-    if (checksum === TxChecksum.Tcp) {
-      if (lso) {
-        setU16(b, po + 16, pseudoHeaderSum(src, dst, IPPROTO_TCP, 0));
-      } else if (fits && iface.txChecksumTcpV6) {
-        setU16(b, po + 16, pseudoHeaderSum(src, dst, IPPROTO_TCP, payLen));
-        info |= NDIS_CSUM_TX.IsIPv6 | NDIS_CSUM_TX.TcpChecksum;
-      } else {
-        setU16(b, po + 16, 0);
-        setU16(b, po + 16, internetChecksum(b, po, payLen, pseudoHeaderSum(src, dst, IPPROTO_TCP, payLen)));
-      }
-    } else if (checksum === TxChecksum.Udp) {
-      if (fits && iface.txChecksumUdpV6) {
-        setU16(b, po + 6, pseudoHeaderSum(src, dst, IPPROTO_UDP, payLen));
-        info |= NDIS_CSUM_TX.IsIPv6 | NDIS_CSUM_TX.UdpChecksum;
-      } else {
-        setU16(b, po + 6, 0);
-        const s = internetChecksum(b, po, payLen, pseudoHeaderSum(src, dst, IPPROTO_UDP, payLen));
-        setU16(b, po + 6, s === 0 ? 0xffff : s);
-      }
-    }
+    let info = this.transportChecksum(b, po, payLen, src, dst, checksum, lso, fits && (checksum === TxChecksum.Tcp ? iface.txChecksumTcpV6 : iface.txChecksumUdpV6));
+    if (info !== 0) info |= NDIS_CSUM_TX.IsIPv6;
     retreatNetBufferDataStart(nb, IPV6_HEADER_LENGTH);
     const ho = po - IPV6_HEADER_LENGTH;
     setU32(b, ho, 0x60000000);
@@ -918,6 +879,36 @@ export class IpLayer {
    * payload bytes with the header replicated (sequence numbers advanced, FIN and PSH on the last
    * only, CWR on the first only), as a miniport does for LSO, and sends each.
    */
+  /**
+   * Fills the TCP or UDP checksum field of a packet about to get its IP header: the pseudo-header
+   * sum when the NIC completes it (checksum offload, or LSOv2 without the length), else the whole
+   * checksum. Returns the NDIS_CSUM_TX request bits (without the IP version), or 0.
+   */
+  private transportChecksum(b: Uint8Array, po: number, payLen: number, src: Uint8Array, dst: Uint8Array, checksum: number, lso: boolean, offload: boolean): number {
+    if (checksum === TxChecksum.Tcp) {
+      if (lso) {
+        // LSOv2: the pseudo-header sum without the TCP length; the miniport completes it per segment.
+        setU16(b, po + 16, pseudoHeaderSum(src, dst, IPPROTO_TCP, 0));
+        return 0;
+      }
+      if (offload) {
+        setU16(b, po + 16, pseudoHeaderSum(src, dst, IPPROTO_TCP, payLen));
+        return NDIS_CSUM_TX.TcpChecksum;
+      }
+      setU16(b, po + 16, 0);
+      setU16(b, po + 16, internetChecksum(b, po, payLen, pseudoHeaderSum(src, dst, IPPROTO_TCP, payLen)));
+    } else if (checksum === TxChecksum.Udp) {
+      if (offload) {
+        setU16(b, po + 6, pseudoHeaderSum(src, dst, IPPROTO_UDP, payLen));
+        return NDIS_CSUM_TX.UdpChecksum;
+      }
+      setU16(b, po + 6, 0);
+      const sum = internetChecksum(b, po, payLen, pseudoHeaderSum(src, dst, IPPROTO_UDP, payLen));
+      setU16(b, po + 6, sum === 0 ? 0xffff : sum);
+    }
+    return 0;
+  }
+
   private segmentInSoftware(path: Path, nbl: NetBufferList, src: Uint8Array, dst: Uint8Array, mss: number): void {
     const iface = path.iface!;
     const nb = nbl.firstNetBuffer!;
