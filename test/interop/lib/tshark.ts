@@ -1,0 +1,48 @@
+/**
+ * Test support: reading capture files back with tshark (Wireshark's command-line reader), the
+ * independent check that the pcapng the capture filter and the pcap miniport write is well formed.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+
+/** Why tshark checks cannot run, or null. */
+export function tsharkSkipReason(): string | null {
+  return spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0 ? null : 'tshark is not installed (apt-get install tshark)';
+}
+
+/** What tshark made of a capture. */
+export interface TsharkSummary {
+  /** Frames tshark read. */
+  frames: number;
+  /** Frames with an expert "malformed" error. */
+  malformed: number;
+  /** One row per frame of the fields asked for, tab-separated. */
+  rows: string[][];
+  /** tshark's stderr (empty when the file read cleanly). */
+  stderr: string;
+}
+
+function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('tshark', args, { encoding: 'utf8', maxBuffer: 256 << 20, timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * Reads `file` with tshark: the values of `fields` per frame (`-T fields`), the frame count, and
+ * how many frames carry a malformed-packet expert error. `decodeAs` entries go to `-d` (e.g.
+ * `udp.port==4789,data` to see arbitrary payloads as data rather than VXLAN).
+ * @throws when tshark fails to read the file (exit status non-zero).
+ */
+export async function tshark(file: string, fields: string[] = ['frame.number'], decodeAs: string[] = []): Promise<TsharkSummary> {
+  const d = decodeAs.flatMap((x) => ['-d', x]);
+  const out = await run(['-r', file, '-n', ...d, '-T', 'fields', '-E', 'separator=/t', ...fields.flatMap((f) => ['-e', f])]);
+  if (out.code !== 0) throw new Error(`tshark could not read ${file} (exit ${out.code}): ${out.stderr}`);
+  const rows = out.stdout.split('\n').filter((l) => l.length > 0).map((l) => l.split('\t'));
+  const bad = await run(['-r', file, '-n', ...d, '-Y', '_ws.malformed || _ws.expert.severity == error', '-T', 'fields', '-e', 'frame.number']);
+  if (bad.code !== 0) throw new Error(`tshark could not filter ${file} (exit ${bad.code}): ${bad.stderr}`);
+  const malformed = bad.stdout.split('\n').filter((l) => l.length > 0).length;
+  return { frames: rows.length, malformed, rows, stderr: out.stderr };
+}
