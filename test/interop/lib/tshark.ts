@@ -44,5 +44,7 @@ export async function tshark(file: string, fields: string[] = ['frame.number'], 
   const bad = await run(['-r', file, '-n', ...d, '-Y', '_ws.malformed || _ws.expert.severity == error', '-T', 'fields', '-e', 'frame.number']);
   if (bad.code !== 0) throw new Error(`tshark could not filter ${file} (exit ${bad.code}): ${bad.stderr}`);
   const malformed = bad.stdout.split('\n').filter((l) => l.length > 0).length;
-  return { frames: rows.length, malformed, rows, stderr: out.stderr };
+  // tshark warns about running as root; anything else on stderr is about the file.
+  const stderr = out.stderr.split('\n').filter((l) => l.length > 0 && !l.includes('Running as user')).join('\n');
+  return { frames: rows.length, malformed, rows, stderr };
 }
