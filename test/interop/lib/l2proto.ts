@@ -94,6 +94,8 @@ export class L2Binding {
 export class L2Protocol {
   readonly bindings = new Map<string, L2Binding>();
   handle: ProtocolDriver | null = null;
+  /** Gets the frames of bindings that have no `onFrame` of their own (set it before adapters arrive). */
+  onFrame: ((binding: L2Binding, frame: Uint8Array) => void) | null = null;
 
   constructor(
     readonly ndis: Ndis,
@@ -162,7 +164,9 @@ export class L2Protocol {
           const f = new Uint8Array(nb.dataLength);
           copyOutOfNetBuffer(nb, 0, f, 0, nb.dataLength);
           b.received++;
-          if (b.running) b.onFrame?.(f);
+          if (!b.running) continue;
+          if (b.onFrame !== null) b.onFrame(f);
+          else self.onFrame?.(b, f);
         }
         if ((flags & NDIS_RECEIVE_FLAGS.RESOURCES) === 0) ndis.returnNetBufferLists(b.handle!, chain, 0);
       },
