@@ -1,9 +1,18 @@
 /**
  * ndis-ts: the Windows NDIS 6.x driver model in TypeScript.
  *
- * The public face of the package. Each module re-exported here names, in its own doc comments,
- * the NDIS structure, handler or function it models.
+ * The public face of the package: the layers (base, nbl, ndis, wire, pcap, offload) at the top
+ * level, and the drivers that come with it under their names. Each module names, in its own doc
+ * comments, the NDIS structure, handler or function it models.
  */
-export * from './base/index.js';
+export * from './ndis/index.js';
 export * from './nbl/index.js';
-export * as wireAddress from './wire/address.js';
+export * from './wire/index.js';
+export * from './pcap/index.js';
+export * from './offload/rss/hash-types.js';
+export * from './offload/rss/toeplitz.js';
+export * as virtualMiniport from './drivers/miniport/virtual/index.js';
+export * as passthroughFilter from './drivers/filter/passthrough/index.js';
+export * as ndisprot from './drivers/protocol/ndisprot/index.js';
+export * as tcp from './drivers/protocol/tcpip/tcp/index.js';
+export * as tap from './drivers/miniport/tap/device.js';

@@ -69,6 +69,8 @@ export function report(f: Figure): void {
       ratio,
       target: f.target ?? null,
     };
+    if (f.targetOn !== undefined) line['targetOn'] = f.targetOn;
+    if (f.lowerIsBetter !== undefined) line['lowerIsBetter'] = f.lowerIsBetter;
     if (f.note !== undefined) line['note'] = f.note;
     process.stdout.write(`${JSON.stringify(line)}\n`);
     return;

@@ -13,6 +13,16 @@ import type { Ndis } from './ndis.js';
 import { NdisError } from '../base/errors.js';
 import { DriverResources } from './resources.js';
 
+type FilterSendHandler = (ctx: unknown, nbl: NetBufferList, port: number, flags: number) => void;
+type FilterReturnHandler = (ctx: unknown, nbl: NetBufferList, flags: number) => void;
+type FilterReceiveHandler = (ctx: unknown, nbl: NetBufferList, port: number, count: number, flags: number) => void;
+type FilterCompleteHandler = (ctx: unknown, nbl: NetBufferList, flags: number) => void;
+// Placeholders for a handler a module does not have (NDIS never routes to it then).
+const noSend: FilterSendHandler = () => undefined;
+const noReturn: FilterReturnHandler = () => undefined;
+const noReceive: FilterReceiveHandler = () => undefined;
+const noComplete: FilterCompleteHandler = () => undefined;
+
 /** A registered filter driver (the NdisFilterDriverHandle). */
 export class FilterDriver {
   readonly ndis: Ndis;
@@ -89,6 +99,11 @@ export class FilterModule implements SendTarget, ReturnTarget, ReceiveTarget, Co
   lowerReturn: ReturnTarget;
   upperReceive: ReceiveTarget;
   upperComplete: CompleteTarget;
+  // The handlers in effect, cached as fields so that the data path makes one load and one call.
+  private sendHandler: FilterSendHandler = noSend;
+  private returnHandler: FilterReturnHandler = noReturn;
+  private receiveHandler: FilterReceiveHandler = noReceive;
+  private completeHandler: FilterCompleteHandler = noComplete;
   // OID serialization: one request at a time.
   oidBusy: NdisOidRequest | null = null;
   readonly oidQueue: NdisOidRequest[] = [];
@@ -124,6 +139,15 @@ export class FilterModule implements SendTarget, ReturnTarget, ReceiveTarget, Co
     return this.sm.state;
   }
 
+  /** Caches the handlers in effect (called when the stack's data path is rebuilt). */
+  cacheHandlers(): void {
+    const h = this.handlers;
+    this.sendHandler = h.sendNetBufferLists ?? noSend;
+    this.returnHandler = h.returnNetBufferLists ?? noReturn;
+    this.receiveHandler = h.receiveNetBufferLists ?? noReceive;
+    this.completeHandler = h.sendNetBufferListsComplete ?? noComplete;
+  }
+
   /** True when the data path may flow through this module (Running or Pausing). */
   get dataPathOpen(): boolean {
     const s = this.sm.state;
@@ -133,24 +157,24 @@ export class FilterModule implements SendTarget, ReturnTarget, ReceiveTarget, Co
   sendDown(nbl: NetBufferList, portNumber: number, sendFlags: number): void {
     this.counters.sends++;
     if (this.ndis.verifyLevel >= 2) this.ndis.checks.transferChain(nbl, this.id, 'FilterSendNetBufferLists', this);
-    this.handlers.sendNetBufferLists!(this.context, nbl, portNumber, sendFlags);
+    this.sendHandler(this.context, nbl, portNumber, sendFlags);
   }
 
   returnDown(nbl: NetBufferList, returnFlags: number): void {
     this.counters.returns++;
     if (this.ndis.verifyLevel >= 2) this.ndis.checks.transferChain(nbl, this.id, 'FilterReturnNetBufferLists', this);
-    this.handlers.returnNetBufferLists!(this.context, nbl, returnFlags);
+    this.returnHandler(this.context, nbl, returnFlags);
   }
 
   receiveUp(nbl: NetBufferList, portNumber: number, count: number, receiveFlags: number): void {
     this.counters.receives++;
     if (this.ndis.verifyLevel >= 2) this.ndis.checks.transferChain(nbl, this.id, 'FilterReceiveNetBufferLists', this);
-    this.handlers.receiveNetBufferLists!(this.context, nbl, portNumber, count, receiveFlags);
+    this.receiveHandler(this.context, nbl, portNumber, count, receiveFlags);
   }
 
   completeUp(nbl: NetBufferList, sendCompleteFlags: number): void {
     this.counters.sendCompletes++;
     if (this.ndis.verifyLevel >= 2) this.ndis.checks.transferChain(nbl, this.id, 'FilterSendNetBufferListsComplete', this);
-    this.handlers.sendNetBufferListsComplete!(this.context, nbl, sendCompleteFlags);
+    this.completeHandler(this.context, nbl, sendCompleteFlags);
   }
 }

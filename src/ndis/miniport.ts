@@ -136,6 +136,9 @@ export class MiniportBlock implements SendTarget, ReturnTarget {
   /** Receive NBLs indicated (without RESOURCES) and not yet returned, when tracked (full verification). */
   outstandingReceives = 0;
 
+  /** MiniportSendNetBufferLists / MiniportReturnNetBufferLists, cached for the data path. */
+  private sendHandler: MiniportDriverCharacteristics['sendNetBufferLists'];
+  private returnHandler: MiniportDriverCharacteristics['returnNetBufferLists'];
   pausePending: (() => void) | null = null;
   restartPending: ((status: number) => void) | null = null;
   resetPending: ((status: number, addressingReset: boolean) => void) | null = null;
@@ -173,6 +176,8 @@ export class MiniportBlock implements SendTarget, ReturnTarget {
     this.topReturn = this;
     this.upperReceive = this.demux;
     this.upperComplete = this.demux;
+    this.sendHandler = driver.chars.sendNetBufferLists;
+    this.returnHandler = driver.chars.returnNetBufferLists;
   }
 
   get state(): AdapterState {
@@ -204,6 +209,7 @@ export class MiniportBlock implements SendTarget, ReturnTarget {
     let lowerReturn: ReturnTarget = this;
     for (let i = 0; i < fs.length; i++) {
       const f = fs[i]!;
+      f.cacheHandlers();
       f.lowerSend = lowerSend;
       f.lowerReturn = lowerReturn;
       if (f.handlers.sendNetBufferLists !== undefined) lowerSend = f;
@@ -223,6 +229,9 @@ export class MiniportBlock implements SendTarget, ReturnTarget {
     this.upperReceive = upperReceive;
     this.upperComplete = upperComplete;
     this.demux.active = [...this.opens];
+    for (const o of this.opens) o.cacheHandlers();
+    this.sendHandler = this.driver.chars.sendNetBufferLists;
+    this.returnHandler = this.driver.chars.returnNetBufferLists;
     this.recomputeLoopback();
   }
 
@@ -260,7 +269,7 @@ export class MiniportBlock implements SendTarget, ReturnTarget {
     }
     this.outstandingSends += n;
     this.counters.sendNbls += n;
-    this.driver.chars.sendNetBufferLists(this.context, nbl, portNumber, sendFlags);
+    this.sendHandler(this.context, nbl, portNumber, sendFlags);
   }
 
   /**
@@ -305,6 +314,6 @@ export class MiniportBlock implements SendTarget, ReturnTarget {
     } else {
       this.counters.returnNbls++;
     }
-    this.driver.chars.returnNetBufferLists(this.context, nbl, returnFlags);
+    this.returnHandler(this.context, nbl, returnFlags);
   }
 }

@@ -181,6 +181,8 @@ export class Ndis {
   readonly adapters = new Set<MiniportBlock>();
   /** Every module by id (owner ids in NBLs). */
   readonly modules = new Map<number, { name: string }>();
+  /** Every NET_BUFFER_LIST pool created through the runtime (NdisAllocateNetBufferListPool). */
+  readonly nblPools = new Set<NetBufferListPool>();
 
   private nextId = 1;
   private nextIfIndex = 1;
@@ -1820,36 +1822,51 @@ export class Ndis {
   /** Sends the merged packet filter and multicast list down when they changed; completes the binding's request. */
   private pushMerged(m: MiniportBlock, r: NdisOidRequest, o: OpenBlock): NdisStatus {
     const merged = this.mergedSettings(m);
-    const filterChanged = merged.filter !== m.mergedPacketFilter;
-    const listChanged = !sameMacList(merged.list, m.mergedMulticast);
-    if (!filterChanged && !listChanged) return NDIS_STATUS.SUCCESS;
     const reqs: NdisOidRequest[] = [];
-    if (listChanged) reqs.push(NdisOidRequest.set(OID.P802_3_MULTICAST_LIST, encodeMacList(merged.list)));
-    if (filterChanged) reqs.push(NdisOidRequest.set(OID.GEN_CURRENT_PACKET_FILTER, ulongBuffer(merged.filter)));
-    const run = async (): Promise<NdisStatus> => {
-      let last: NdisStatus = NDIS_STATUS.SUCCESS;
-      for (const q of reqs) {
-        last = await this.internalOid(m, q);
-        if (last !== NDIS_STATUS.SUCCESS) return last;
+    if (!sameMacList(merged.list, m.mergedMulticast)) reqs.push(NdisOidRequest.set(OID.P802_3_MULTICAST_LIST, encodeMacList(merged.list)));
+    if (merged.filter !== m.mergedPacketFilter) reqs.push(NdisOidRequest.set(OID.GEN_CURRENT_PACKET_FILTER, ulongBuffer(merged.filter)));
+    let i = 0;
+    let pended = false;
+    let held = false;
+    const finish = (status: NdisStatus): NdisStatus => {
+      if (status === NDIS_STATUS.SUCCESS) {
+        m.mergedPacketFilter = merged.filter;
+        m.mergedMulticast = merged.list;
       }
-      m.mergedPacketFilter = merged.filter;
-      m.mergedMulticast = merged.list;
-      return last;
+      if (pended) {
+        if (held) this.scheduler.release();
+        r.completed = true;
+        o.protocol.chars.oidRequestComplete(o.context, r, status);
+      }
+      return status;
     };
-    // Synchronous when every lower handler completes synchronously.
-    let syncStatus: NdisStatus | null = null;
-    const p = run().then((s) => {
-      syncStatus = s;
-      return s;
-    });
-    if (syncStatus !== null) return syncStatus;
-    this.scheduler.hold();
-    void p.then((s) => {
-      this.scheduler.release();
-      r.completed = true;
-      o.protocol.chars.oidRequestComplete(o.context, r, s);
-    });
-    return NDIS_STATUS.PENDING;
+    // Issues the requests one after the other; stays synchronous while every one completes synchronously.
+    const next = (): NdisStatus => {
+      while (i < reqs.length) {
+        const q = reqs[i++]!;
+        let syncDone = true;
+        q.issuer = new InternalRequester((_q, status) => {
+          if (syncDone) return;
+          if (status !== NDIS_STATUS.SUCCESS) finish(status);
+          else next();
+        });
+        q.completed = false;
+        const status = this.routeOidDown(m, m.filters.length, q, false);
+        if (status === NDIS_STATUS.PENDING) {
+          syncDone = false;
+          if (!pended) {
+            pended = true;
+            held = true;
+            this.scheduler.hold();
+          }
+          return NDIS_STATUS.PENDING;
+        }
+        q.completed = true;
+        if (status !== NDIS_STATUS.SUCCESS) return finish(status);
+      }
+      return finish(NDIS_STATUS.SUCCESS);
+    };
+    return next();
   }
 
   private mergedSettings(m: MiniportBlock): { filter: number; list: Uint8Array[] } {
@@ -1920,7 +1937,15 @@ export class Ndis {
     const pool = new NetBufferListPool(parameters);
     pool.ownerId = this.ownerIdOf(ndisHandle);
     this.resourcesOf(ndisHandle)?.nblPools.add(pool);
+    this.nblPools.add(pool);
     return pool;
+  }
+
+  /** NBLs allocated from pools created through this runtime and not yet freed (leak accounting). */
+  outstandingNbls(): number {
+    let n = 0;
+    for (const p of this.nblPools) if (!p.isFreed) n += p.outstanding;
+    return n;
   }
 
   /** Models NdisFreeNetBufferListPool. */

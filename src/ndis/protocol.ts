@@ -111,7 +111,17 @@ export class OpenBlock {
 
   /** OID serialization is per miniport; a binding only tracks what it issued. */
   readonly issued = new Set<NdisOidRequest>();
+
+  /** ProtocolReceiveNetBufferLists, cached for the data path. */
+  receiveHandler: ProtocolDriverCharacteristics['receiveNetBufferLists'] = noReceive;
+
+  /** Caches the protocol's data-path handlers. */
+  cacheHandlers(): void {
+    this.receiveHandler = this.protocol.chars.receiveNetBufferLists;
+  }
 }
+
+const noReceive: ProtocolDriverCharacteristics['receiveNetBufferLists'] = () => undefined;
 
 function isBroadcast(b: Uint8Array, o: number): boolean {
   return (b[o]! & b[o + 1]! & b[o + 2]! & b[o + 3]! & b[o + 4]! & b[o + 5]!) === 0xff;
@@ -160,7 +170,7 @@ export class ProtocolDemux implements ReceiveTarget, CompleteTarget {
       if (open.dataPathOpen && ((receiveFlags & NDIS_RECEIVE_FLAGS.PERFECT_FILTERED) !== 0 || (open.packetFilter & NDIS_PACKET_TYPE.PROMISCUOUS) !== 0) && open.frameTypes.length === 0) {
         open.counters.receives += count;
         if (ndis.verifyLevel >= 2) ndis.checks.transferChain(nbl, open.id, 'ProtocolReceiveNetBufferLists', open);
-        open.protocol.chars.receiveNetBufferLists(open.context, nbl, portNumber, count, receiveFlags);
+        open.receiveHandler(open.context, nbl, portNumber, count, receiveFlags);
         return;
       }
     }

@@ -18,3 +18,4 @@ export * from './icmpv6.js';
 export * from './udp.js';
 export * from './gre.js';
 export * from './vxlan.js';
+export * from './tcp.js';

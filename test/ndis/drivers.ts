@@ -8,6 +8,8 @@ import {
   NdisMedium,
   NdisOidRequest,
   OID,
+  allocateCloneOidRequest,
+  copyOidResults,
   ulongBuffer,
   NetEvent,
   type BindContext,
@@ -109,9 +111,16 @@ export function logFilter(ndis: Ndis, o: LogFilterOptions): FilterDriverCharacte
     ...(h.oid === true ? {
       oidRequest(m: LogFilterModule, r: NdisOidRequest): NdisStatus {
         o.log.push(`${o.name}:oid ${r.oid.toString(16)}`);
-        return ndis.fOidRequest(m.handle, r);
+        // As ndislwf: pass a clone down, complete the original when the clone completes.
+        const clone = allocateCloneOidRequest(r);
+        clone.sourceReserved[0] = r;
+        const status = ndis.fOidRequest(m.handle, clone);
+        if (status !== NDIS_STATUS.PENDING) copyOidResults(r, clone);
+        return status;
       },
-      oidRequestComplete(m: LogFilterModule, r: NdisOidRequest, s: NdisStatus) {
+      oidRequestComplete(m: LogFilterModule, clone: NdisOidRequest, s: NdisStatus) {
+        const r = clone.sourceReserved[0] as NdisOidRequest;
+        copyOidResults(r, clone);
         ndis.fOidRequestComplete(m.handle, r, s);
       },
     } : {}),
@@ -136,6 +145,8 @@ export class RawBinding {
   adapterName = '';
   /** Receive flags of each indication. */
   readonly flags: number[] = [];
+  /** Called with every receive indication (after the binding recorded it). */
+  onReceive: ((nbl: NetBufferList, flags: number, newFrames: Uint8Array[]) => void) | null = null;
   /** Packet filter set at the first restart. */
   packetFilter = NDIS_PACKET_TYPE.DIRECTED | NDIS_PACKET_TYPE.BROADCAST | NDIS_PACKET_TYPE.MULTICAST;
   filterSet = false;
@@ -203,6 +214,7 @@ export function rawProtocol(ndis: Ndis, name: string, log: string[], bindings: M
     },
     receiveNetBufferLists(b, chain, _port, _count, flags) {
       b.flags.push(flags);
+      const before = b.received.length;
       const canPend = (flags & NDIS_RECEIVE_FLAGS.RESOURCES) === 0;
       let x: NetBufferList | null = chain;
       while (x !== null) {
@@ -217,6 +229,7 @@ export function rawProtocol(ndis: Ndis, name: string, log: string[], bindings: M
         b.received.push(bytes);
         x = x.next;
       }
+      b.onReceive?.(chain, flags, b.received.slice(before));
       if (!canPend) return;
       if (b.hold && b.running) {
         b.held.enqueueChain(chain);

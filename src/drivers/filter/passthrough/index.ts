@@ -40,7 +40,9 @@ export class PassthroughCounters {
   returnedCalls = 0;
   droppedSends = 0;
   droppedReceives = 0;
-  bouncedWhilePaused = 0;
+  /** Sends completed with NDIS_STATUS_PAUSED and receives returned at once while paused. */
+  sendsBouncedWhilePaused = 0;
+  receivesBouncedWhilePaused = 0;
   oids = 0;
   statusIndications = 0;
 }
@@ -51,14 +53,146 @@ const PAUSED = 1;
 /** The FilterModuleContext of a passthrough module. */
 export class PassthroughModule {
   readonly handle: FilterModule;
+  readonly ndis: Ndis;
+  readonly filter: PassthroughFilter;
   readonly counters = new PassthroughCounters();
   state = PAUSED;
-  /** Sends passed down and not completed; receives passed up and not returned. */
-  outstandingSends = 0;
-  outstandingReceives = 0;
-  constructor(handle: FilterModule) {
+  constructor(handle: FilterModule, filter: PassthroughFilter) {
     this.handle = handle;
+    this.filter = filter;
+    this.ndis = filter.ndis;
   }
+}
+
+// The data-path handlers are shared by every passthrough module (one function each, so that the
+// call sites NDIS makes into them stay monomorphic however many filters are installed).
+
+function ptSend(m: PassthroughModule, nbl: NetBufferList, port: number, flags: number): void {
+  const ndis = m.ndis;
+  if (m.state !== RUNNING) {
+    for (let x: NetBufferList | null = nbl; x !== null; x = x.next) {
+      x.status = NDIS_STATUS.PAUSED;
+      m.counters.sendsBouncedWhilePaused++;
+    }
+    ndis.fSendNetBufferListsComplete(m.handle, nbl, (flags & 1) !== 0 ? NDIS_SEND_COMPLETE_FLAGS.DISPATCH_LEVEL : 0);
+    return;
+  }
+  const policy = m.filter.policy;
+  if (policy.dropSend === undefined && policy.onSend === undefined) {
+    for (let x: NetBufferList | null = nbl; x !== null; x = x.next) m.counters.sentNbls++;
+    ndis.fSendNetBufferLists(m.handle, nbl, port, flags);
+    return;
+  }
+  let keepHead: NetBufferList | null = null;
+  let keepTail: NetBufferList | null = null;
+  let dropHead: NetBufferList | null = null;
+  let x: NetBufferList | null = nbl;
+  while (x !== null) {
+    const next: NetBufferList | null = x.next;
+    x.next = null;
+    if (policy.dropSend?.(x) === true) {
+      m.counters.droppedSends++;
+      x.status = NDIS_STATUS.FAILURE;
+      x.next = dropHead;
+      dropHead = x;
+    } else {
+      policy.onSend?.(x);
+      m.counters.sentNbls++;
+      if (keepTail === null) keepHead = x;
+      else keepTail.next = x;
+      keepTail = x;
+    }
+    x = next;
+  }
+  if (keepHead !== null) ndis.fSendNetBufferLists(m.handle, keepHead, port, flags);
+  if (dropHead !== null) ndis.fSendNetBufferListsComplete(m.handle, dropHead, (flags & 1) !== 0 ? NDIS_SEND_COMPLETE_FLAGS.DISPATCH_LEVEL : 0);
+}
+
+function ptSendComplete(m: PassthroughModule, nbl: NetBufferList, flags: number): void {
+  for (let x: NetBufferList | null = nbl; x !== null; x = x.next) m.counters.sendCompletedNbls++;
+  m.ndis.fSendNetBufferListsComplete(m.handle, nbl, flags);
+}
+
+function ptReceive(m: PassthroughModule, nbl: NetBufferList, port: number, count: number, flags: number): void {
+  const ndis = m.ndis;
+  const canPend = (flags & NDIS_RECEIVE_FLAGS.RESOURCES) === 0;
+  if (m.state !== RUNNING) {
+    m.counters.receivesBouncedWhilePaused += count;
+    if (canPend) ndis.fReturnNetBufferLists(m.handle, nbl, (flags & 1) !== 0 ? NDIS_RETURN_FLAGS.DISPATCH_LEVEL : 0);
+    return;
+  }
+  const policy = m.filter.policy;
+  if (policy.dropReceive === undefined && policy.onReceive === undefined) {
+    m.counters.receivedNbls += count;
+    ndis.fIndicateReceiveNetBufferLists(m.handle, nbl, port, count, flags);
+    return;
+  }
+  // ndislwf's recipe: split the chain into the NBLs to drop and the ones to keep.
+  if (!canPend) {
+    // Under RESOURCES the chain must be given back intact: indicate the kept ones one at a time.
+    for (let x: NetBufferList | null = nbl; x !== null; ) {
+      const next: NetBufferList | null = x.next;
+      x.next = null;
+      if (policy.dropReceive?.(x) === true) m.counters.droppedReceives++;
+      else {
+        policy.onReceive?.(x);
+        m.counters.receivedNbls++;
+        ndis.fIndicateReceiveNetBufferLists(m.handle, x, port, 1, flags);
+      }
+      x.next = next;
+      x = next;
+    }
+    return;
+  }
+  let keepHead: NetBufferList | null = null;
+  let keepTail: NetBufferList | null = null;
+  let kept = 0;
+  let dropHead: NetBufferList | null = null;
+  let x: NetBufferList | null = nbl;
+  while (x !== null) {
+    const next: NetBufferList | null = x.next;
+    x.next = null;
+    if (policy.dropReceive?.(x) === true) {
+      m.counters.droppedReceives++;
+      x.next = dropHead;
+      dropHead = x;
+    } else {
+      policy.onReceive?.(x);
+      kept++;
+      if (keepTail === null) keepHead = x;
+      else keepTail.next = x;
+      keepTail = x;
+    }
+    x = next;
+  }
+  if (dropHead !== null) ndis.fReturnNetBufferLists(m.handle, dropHead, (flags & 1) !== 0 ? NDIS_RETURN_FLAGS.DISPATCH_LEVEL : 0);
+  if (keepHead !== null) {
+    m.counters.receivedNbls += kept;
+    ndis.fIndicateReceiveNetBufferLists(m.handle, keepHead, port, kept, flags);
+  }
+}
+
+function ptReturn(m: PassthroughModule, nbl: NetBufferList, flags: number): void {
+  m.counters.returnedCalls++;
+  m.ndis.fReturnNetBufferLists(m.handle, nbl, flags);
+}
+
+function ptOid(m: PassthroughModule, request: NdisOidRequest): NdisStatus {
+  m.counters.oids++;
+  const clone = allocateCloneOidRequest(request);
+  clone.sourceReserved[0] = request;
+  const status = m.ndis.fOidRequest(m.handle, clone);
+  if (status !== NDIS_STATUS.PENDING) {
+    copyOidResults(request, clone);
+    return status;
+  }
+  return NDIS_STATUS.PENDING;
+}
+
+function ptOidComplete(m: PassthroughModule, clone: NdisOidRequest, status: NdisStatus): void {
+  const original = clone.sourceReserved[0] as NdisOidRequest;
+  copyOidResults(original, clone);
+  m.ndis.fOidRequestComplete(m.handle, original, status);
 }
 
 /** Options of the passthrough filter driver (what its INF says). */
@@ -114,7 +248,7 @@ export class PassthroughFilter {
       filterClass: this.options.filterClass ?? 'custom',
       ...(this.options.altitude !== undefined ? { altitude: this.options.altitude } : {}),
       attach(handle) {
-        const m = new PassthroughModule(handle);
+        const m = new PassthroughModule(handle, self);
         self.modules.set(handle, m);
         return ndis.fSetAttributes(handle, m);
       },
@@ -130,108 +264,10 @@ export class PassthroughFilter {
         m.state = PAUSED;
         return NDIS_STATUS.SUCCESS;
       },
-      sendNetBufferLists(m, nbl, port, flags) {
-        if (m.state !== RUNNING) {
-          m.counters.bouncedWhilePaused++;
-          for (let x: NetBufferList | null = nbl; x !== null; x = x.next) x.status = NDIS_STATUS.PAUSED;
-          ndis.fSendNetBufferListsComplete(m.handle, nbl, (flags & 1) !== 0 ? NDIS_SEND_COMPLETE_FLAGS.DISPATCH_LEVEL : 0);
-          return;
-        }
-        const policy = self.policy;
-        if (policy.dropSend === undefined && policy.onSend === undefined) {
-          for (let x: NetBufferList | null = nbl; x !== null; x = x.next) m.counters.sentNbls++;
-          ndis.fSendNetBufferLists(m.handle, nbl, port, flags);
-          return;
-        }
-        let keepHead: NetBufferList | null = null;
-        let keepTail: NetBufferList | null = null;
-        let dropHead: NetBufferList | null = null;
-        let x: NetBufferList | null = nbl;
-        while (x !== null) {
-          const next: NetBufferList | null = x.next;
-          x.next = null;
-          if (policy.dropSend?.(x) === true) {
-            m.counters.droppedSends++;
-            x.status = NDIS_STATUS.FAILURE;
-            x.next = dropHead;
-            dropHead = x;
-          } else {
-            policy.onSend?.(x);
-            m.counters.sentNbls++;
-            if (keepTail === null) keepHead = x;
-            else keepTail.next = x;
-            keepTail = x;
-          }
-          x = next;
-        }
-        if (keepHead !== null) ndis.fSendNetBufferLists(m.handle, keepHead, port, flags);
-        if (dropHead !== null) ndis.fSendNetBufferListsComplete(m.handle, dropHead, (flags & 1) !== 0 ? NDIS_SEND_COMPLETE_FLAGS.DISPATCH_LEVEL : 0);
-      },
-      sendNetBufferListsComplete(m, nbl, flags) {
-        for (let x: NetBufferList | null = nbl; x !== null; x = x.next) m.counters.sendCompletedNbls++;
-        ndis.fSendNetBufferListsComplete(m.handle, nbl, flags);
-      },
-      receiveNetBufferLists(m, nbl, port, count, flags) {
-        const canPend = (flags & NDIS_RECEIVE_FLAGS.RESOURCES) === 0;
-        if (m.state !== RUNNING) {
-          m.counters.bouncedWhilePaused += count;
-          if (canPend) ndis.fReturnNetBufferLists(m.handle, nbl, (flags & 1) !== 0 ? NDIS_RETURN_FLAGS.DISPATCH_LEVEL : 0);
-          return;
-        }
-        const policy = self.policy;
-        if (policy.dropReceive === undefined && policy.onReceive === undefined) {
-          m.counters.receivedNbls += count;
-          ndis.fIndicateReceiveNetBufferLists(m.handle, nbl, port, count, flags);
-          return;
-        }
-        // ndislwf's recipe: split the chain into the NBLs to drop and the ones to keep.
-        if (!canPend) {
-          // Under RESOURCES the chain must be given back intact: indicate the kept ones one at a time.
-          for (let x: NetBufferList | null = nbl; x !== null; ) {
-            const next: NetBufferList | null = x.next;
-            x.next = null;
-            if (policy.dropReceive?.(x) === true) m.counters.droppedReceives++;
-            else {
-              policy.onReceive?.(x);
-              m.counters.receivedNbls++;
-              ndis.fIndicateReceiveNetBufferLists(m.handle, x, port, 1, flags);
-            }
-            x.next = next;
-            x = next;
-          }
-          return;
-        }
-        let keepHead: NetBufferList | null = null;
-        let keepTail: NetBufferList | null = null;
-        let kept = 0;
-        let dropHead: NetBufferList | null = null;
-        let x: NetBufferList | null = nbl;
-        while (x !== null) {
-          const next: NetBufferList | null = x.next;
-          x.next = null;
-          if (policy.dropReceive?.(x) === true) {
-            m.counters.droppedReceives++;
-            x.next = dropHead;
-            dropHead = x;
-          } else {
-            policy.onReceive?.(x);
-            kept++;
-            if (keepTail === null) keepHead = x;
-            else keepTail.next = x;
-            keepTail = x;
-          }
-          x = next;
-        }
-        if (dropHead !== null) ndis.fReturnNetBufferLists(m.handle, dropHead, (flags & 1) !== 0 ? NDIS_RETURN_FLAGS.DISPATCH_LEVEL : 0);
-        if (keepHead !== null) {
-          m.counters.receivedNbls += kept;
-          ndis.fIndicateReceiveNetBufferLists(m.handle, keepHead, port, kept, flags);
-        }
-      },
-      returnNetBufferLists(m, nbl, flags) {
-        m.counters.returnedCalls++;
-        ndis.fReturnNetBufferLists(m.handle, nbl, flags);
-      },
+      sendNetBufferLists: ptSend,
+      sendNetBufferListsComplete: ptSendComplete,
+      receiveNetBufferLists: ptReceive,
+      returnNetBufferLists: ptReturn,
       status(m, indication) {
         m.counters.statusIndications++;
         ndis.fIndicateStatus(m.handle, indication);
@@ -242,22 +278,8 @@ export class PassthroughFilter {
       ...(this.options.cloneOids === false
         ? {}
         : {
-            oidRequest(m: PassthroughModule, request: NdisOidRequest): NdisStatus {
-              m.counters.oids++;
-              const clone = allocateCloneOidRequest(request);
-              clone.sourceReserved[0] = request;
-              const status = ndis.fOidRequest(m.handle, clone);
-              if (status !== NDIS_STATUS.PENDING) {
-                copyOidResults(request, clone);
-                return status;
-              }
-              return NDIS_STATUS.PENDING;
-            },
-            oidRequestComplete(m: PassthroughModule, clone: NdisOidRequest, status: NdisStatus): void {
-              const original = clone.sourceReserved[0] as NdisOidRequest;
-              copyOidResults(original, clone);
-              ndis.fOidRequestComplete(m.handle, original, status);
-            },
+            oidRequest: ptOid,
+            oidRequestComplete: ptOidComplete,
             cancelOidRequest(m: PassthroughModule, requestId: unknown): void {
               ndis.fCancelOidRequest(m.handle, requestId);
             },

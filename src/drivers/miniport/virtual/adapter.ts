@@ -56,6 +56,8 @@ export class VirtualStatistics {
   oversize = 0;
   /** Frames received while the adapter was not running. */
   rcvNotReady = 0;
+  /** Frames received but not yet indicated when a pause began (dropped by the NIC). */
+  rcvFlushedOnPause = 0;
   /** Receive indications made with NDIS_RECEIVE_FLAGS_RESOURCES. */
   lowResourceIndications = 0;
   /** Receive DPC runs that stopped at the throttle limit. */
@@ -386,6 +388,8 @@ export class VirtualAdapter implements HubPort {
     let x = this.rxQueue.takeAll();
     while (x !== null) {
       const next: NetBufferList | null = x.next;
+      this.stats.rcvFlushedOnPause++;
+      this.stats.ifInDiscards++;
       this.recycle(x);
       x = next;
     }

@@ -48,6 +48,8 @@ export class NdisProtCounters {
   framesQueued = 0;
   framesDroppedQueueFull = 0;
   framesIgnored = 0;
+  /** Frames that arrived while the binding was pausing or paused (dropped, as the WDK sample does). */
+  framesDroppedPaused = 0;
   framesWritten = 0;
   writeErrors = 0;
 }
@@ -297,6 +299,8 @@ export class NdisProt {
             }
             b.deliver(frame);
           }
+        } else {
+          for (let x: NetBufferList | null = chain; x !== null; x = x.next) b.counters.framesDroppedPaused++;
         }
         // Everything was copied: give the NBLs back at once (only when they may be held at all).
         if (canPend) ndis.returnNetBufferLists(b.handle!, chain, (flags & 1) !== 0 ? NDIS_RETURN_FLAGS.DISPATCH_LEVEL : 0);
