@@ -1,5 +1,9 @@
 /** The registry of `ndis` commands. */
 import { demoCommand } from './demo.js';
+import { hostCommand } from './host.js';
+import { upCommand } from './up.js';
+import { captureCommand } from './capture.js';
+import { replayCommand } from './replay.js';
 
 /** One `ndis` command. */
 export interface Command {
@@ -10,4 +14,4 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-export const commands: Command[] = [demoCommand];
+export const commands: Command[] = [demoCommand, hostCommand, upCommand, captureCommand, replayCommand];

@@ -70,6 +70,8 @@ export interface CaptureOptions {
   live?: boolean;
   /** Section comment. */
   comment?: string;
+  /** Stop recording after this many packets (traffic still passes); default no limit. */
+  maxPackets?: number;
 }
 
 /** Counters of one module. */
@@ -116,6 +118,7 @@ export class CaptureFilter {
   private readonly captureSends: boolean;
   private readonly captureReceives: boolean;
   private readonly snapLength: number;
+  private readonly maxPackets: number;
   private readonly oob = new OobTextCache();
   /** Scratch copy of a frame's destination address. */
   private readonly dst = new Uint8Array(6);
@@ -135,6 +138,7 @@ export class CaptureFilter {
     this.captureSends = direction !== 'receive';
     this.captureReceives = direction !== 'send';
     this.snapLength = options.snapLength ?? 0;
+    this.maxPackets = options.maxPackets ?? Infinity;
     // The wall-clock time of scheduler time zero, split so that per-packet arithmetic stays exact.
     const zeroMs = Date.now() - ndis.scheduler.nowMs();
     this.baseSeconds = Math.floor(zeroMs / 1000);
@@ -213,6 +217,7 @@ export class CaptureFilter {
       for (let x: NetBufferList | null = chain; x !== null; x = x.next) {
         const comment = this.comments ? this.oob.textOf(x, send) : null;
         for (let nb = x.firstNetBuffer; nb !== null; nb = nb.next) {
+          if (w.packetsWritten >= this.maxPackets) return;
           const len = nb.dataLength;
           let flags = PCAPNG_EPB_FLAGS_OUTBOUND;
           if (!send) {
