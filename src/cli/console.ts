@@ -193,10 +193,26 @@ export class NetworkConsole {
     const port = u.port === '' ? 80 : Number(u.port);
     const stack = this.stack(host);
     const started = performance.now();
+    // The request must run over the host's own TCP: no agent (an agent would open a socket of this
+    // machine's network stack), only `createConnection`, and a check that it was used.
+    let overStack = false;
     const result = await new Promise<{ status: number; bytes: number; sha256: string; type: string }>((resolve, reject) => {
       const req = http.get(
-        { host: hostname, port, path: `${u.pathname}${u.search}`, agent: false, createConnection: () => stack.tcp.connect(port, hostname) as unknown as Socket },
+        {
+          host: hostname,
+          port,
+          path: `${u.pathname}${u.search}`,
+          createConnection: () => {
+            overStack = true;
+            return stack.tcp.connect(port, hostname) as unknown as Socket;
+          },
+        },
         (res) => {
+          if (!overStack) {
+            res.destroy();
+            reject(new Error('fetch: the request did not go over the host stack'));
+            return;
+          }
           const hash = createHash('sha256');
           let bytes = 0;
           res.on('data', (c: Buffer) => {
@@ -217,6 +233,8 @@ export class NetworkConsole {
     if (address === undefined) throw new Error('usage: send <address> <port> <bytes>');
     const started = performance.now();
     const socket = await this.connect(host, address, port);
+    // Whatever the peer sends back is read and dropped, so that its FIN is seen and the socket closes.
+    socket.resume();
     const sha256 = await sendPattern(socket, bytes);
     await new Promise<void>((resolve) => {
       socket.once('close', () => resolve());

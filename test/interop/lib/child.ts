@@ -76,6 +76,18 @@ export class JsonChild {
     });
   }
 
+  /** Resolves with the events named `name` once there are at least `count` of them (seen or to come). */
+  async waitCount(name: string, count: number, timeoutMs = 15_000): Promise<ChildEvent[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const got = this.events.filter((e) => e.event === name);
+      if (got.length >= count) return got;
+      if (this.exitCode !== null) throw new Error(`child exited (${this.exitCode}) with ${got.length} of ${count} '${name}' events; stderr: ${this.stderr}; events: ${JSON.stringify(this.events)}`);
+      if (Date.now() > deadline) throw new Error(`${got.length} of ${count} '${name}' events within ${timeoutMs} ms; stderr: ${this.stderr}; events: ${JSON.stringify(this.events.slice(-20))}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** Resolves when a line of plain text matching `re` appears (already seen or to come). */
   async waitText(re: RegExp, timeoutMs = 15_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;

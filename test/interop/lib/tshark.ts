@@ -13,7 +13,7 @@ export function tsharkSkipReason(): string | null {
 export interface TsharkSummary {
   /** Frames tshark read. */
   frames: number;
-  /** Frames with an expert "malformed" error. */
+  /** Frames Wireshark marks malformed (a dissector ran past the data or found it inconsistent). */
   malformed: number;
   /** One row per frame of the fields asked for, tab-separated. */
   rows: string[][];
@@ -32,7 +32,8 @@ function run(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 
 /**
  * Reads `file` with tshark: the values of `fields` per frame (`-T fields`), the frame count, and
- * how many frames carry a malformed-packet expert error. `decodeAs` entries go to `-d` (e.g.
+ * how many frames Wireshark marks malformed (`_ws.malformed`; heuristic dissectors guessing at
+ * random payloads may raise other expert errors, which are not counted). `decodeAs` entries go to `-d` (e.g.
  * `udp.port==4789,data` to see arbitrary payloads as data rather than VXLAN).
  * @throws when tshark fails to read the file (exit status non-zero).
  */
@@ -41,7 +42,7 @@ export async function tshark(file: string, fields: string[] = ['frame.number'], 
   const out = await run(['-r', file, '-n', ...d, '-T', 'fields', '-E', 'separator=/t', ...fields.flatMap((f) => ['-e', f])]);
   if (out.code !== 0) throw new Error(`tshark could not read ${file} (exit ${out.code}): ${out.stderr}`);
   const rows = out.stdout.split('\n').filter((l) => l.length > 0).map((l) => l.split('\t'));
-  const bad = await run(['-r', file, '-n', ...d, '-Y', '_ws.malformed || _ws.expert.severity == error', '-T', 'fields', '-e', 'frame.number']);
+  const bad = await run(['-r', file, '-n', ...d, '-Y', '_ws.malformed', '-T', 'fields', '-e', 'frame.number']);
   if (bad.code !== 0) throw new Error(`tshark could not filter ${file} (exit ${bad.code}): ${bad.stderr}`);
   const malformed = bad.stdout.split('\n').filter((l) => l.length > 0).length;
   // tshark warns about running as root; anything else on stderr is about the file.
