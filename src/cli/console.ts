@@ -148,9 +148,10 @@ export class NetworkConsole {
 
   private async ping(host: RunningHost, address: string | undefined, count: number): Promise<void> {
     if (address === undefined) throw new Error('usage: ping <address> [count]');
+    const stack = this.stack(host);
     for (let seq = 1; seq <= count; seq++) {
       try {
-        const rtt = await this.stack(host).ping(address, { timeoutMs: 3000 });
+        const rtt = await stack.ping(address, { timeoutMs: 3000 });
         this.report({ event: 'ping', host: host.spec.name, address, seq, rttMs: Math.round(rtt * 1000) / 1000 });
       } catch (e) {
         this.report({ event: 'ping-failed', host: host.spec.name, address, seq, message: e instanceof Error ? e.message : String(e) });

@@ -119,22 +119,26 @@ export const replayCommand: Command = {
         });
         await listener.register();
       }
-      if (stack !== null) {
-        stack.configure('pcap0', {
-          ...(values.ip !== undefined ? { ipv4: values.ip } : {}),
-          ...(values.ip6 !== undefined ? { ipv6: values.ip6 } : {}),
-          ...(values.gw !== undefined ? { gateway4: values.gw } : {}),
-        });
-      }
       const m = await drv.addAdapter('pcap0', {
         replay: file,
         timing: values.timing === 'fast' ? 'fast' : 'original',
         speed,
         loops,
+        autoStart: false,
         ...(values.mac !== undefined ? { mac: values.mac } : {}),
         ...(values.sent !== undefined ? { output: values.sent } : {}),
       });
       const a = drv.adapter(m);
+      if (stack !== null) {
+        // Configure the interface once bound, and replay once its addresses are usable.
+        stack.configure('pcap0', {
+          ...(values.ip !== undefined ? { ipv4: values.ip } : {}),
+          ...(values.ip6 !== undefined ? { ipv6: values.ip6 } : {}),
+          ...(values.gw !== undefined ? { gateway4: values.gw } : {}),
+        });
+        await stack.ready('pcap0', 30_000);
+      }
+      a.startReplay();
       const started = performance.now();
       const virtualStart = ndis.scheduler.nowMs();
       await ndis.until(a.whenFinished(), Number.MAX_SAFE_INTEGER);

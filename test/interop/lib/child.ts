@@ -100,6 +100,16 @@ export class JsonChild {
     }
   }
 
+  /** Resolves when stderr has matched `re`. */
+  async waitStderr(re: RegExp, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!re.test(this.stderr)) {
+      if (this.exitCode !== null) throw new Error(`child exited (${this.exitCode}) before stderr matched ${re}: ${this.stderr}`);
+      if (Date.now() > deadline) throw new Error(`stderr did not match ${re} within ${timeoutMs} ms: ${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** Writes a command line to the child's stdin. */
   send(line: string): void {
     this.proc.stdin!.write(`${line}\n`);

@@ -49,3 +49,14 @@ export async function tshark(file: string, fields: string[] = ['frame.number'], 
   const stderr = out.stderr.split('\n').filter((l) => l.length > 0 && !l.includes('Running as user')).join('\n');
   return { frames: rows.length, malformed, rows, stderr };
 }
+
+/**
+ * Reads the frames of one interface of a multi-interface capture as their own capture: tshark
+ * writes them to `scratchFile` first, so that its TCP analysis does not mix the two ends of a
+ * connection captured on two adapters (which it would report as retransmissions and overlaps).
+ */
+export async function tsharkInterface(file: string, interfaceName: string, scratchFile: string, fields: string[] = ['frame.number']): Promise<TsharkSummary> {
+  const out = await run(['-r', file, '-n', '-Y', `frame.interface_name == "${interfaceName}"`, '-w', scratchFile]);
+  if (out.code !== 0) throw new Error(`tshark could not split ${file} (exit ${out.code}): ${out.stderr}`);
+  return tshark(scratchFile, fields);
+}

@@ -20,7 +20,6 @@ import {
   MediaConnectState,
   NDIS_PACKET_TYPE,
   NDIS_STATUS,
-  relativeDueTime,
   type MiniportBlock,
   type Ndis,
   type NdisStatus,
@@ -80,6 +79,8 @@ export interface PcapAdapterOptions {
   speed: number;
   /** Passes over the file (0 = forever). */
   loops: number;
+  /** Begin replaying at the first restart (true) or only when startReplay() is called. */
+  autoStart: boolean;
   processor: number;
 }
 
@@ -126,10 +127,12 @@ export class PcapAdapter {
   private readonly rcbSize: number;
   /** Next frame to replay. */
   private next = 0;
-  /** Scheduler ms at which frame `anchorFrame` is due (original timing). */
-  private anchorMs = 0;
+  /** Scheduler ticks at which the frame at `anchorTime` is due (original timing). */
+  private anchorTick = 0;
   private anchorTime = 0;
   private waiting = false;
+  /** Replay allowed (at once with autoStart, else from startReplay()). */
+  private started: boolean;
   private readonly doneWaiters: (() => void)[] = [];
   private readonly baseSeconds: number;
   private readonly baseNanoseconds: number;
@@ -149,6 +152,7 @@ export class PcapAdapter {
     this.loops = o.loops;
     this.rcbSize = o.mtu + 14 + 4;
     this.finished = o.source === null || o.source.count === 0;
+    this.started = o.autoStart;
     this.pool = ndis.allocateNetBufferListPool(handle, {
       fAllocateNetBuffer: true,
       dataSize: this.rcbSize,
@@ -193,6 +197,19 @@ export class PcapAdapter {
     return this.source === null ? 0 : this.source.count - this.next;
   }
 
+  /**
+   * Starts a replay that waits for it (autoStart false): the file's clock starts now. Lets the
+   * stack above be configured before the first frame arrives.
+   */
+  startReplay(): void {
+    if (this.started) return;
+    this.started = true;
+    if (this.state === RUNNING && !this.finished) {
+      this.anchor();
+      this.ndis.queueDpc(this.replayDpc);
+    }
+  }
+
   /** Resolves when the replay has finished (every pass over the file). */
   whenFinished(): Promise<void> {
     if (this.finished) return Promise.resolve();
@@ -201,23 +218,24 @@ export class PcapAdapter {
 
   // ---- receive (replay) ----
 
-  private dueMs(i: number): number {
-    return this.anchorMs + (this.source!.times[i]! - this.anchorTime) / 1e6 / this.speed;
+  /** Scheduler time (100-ns ticks, an integer) at which frame `i` is due with original timing. */
+  private dueTick(i: number): number {
+    return this.anchorTick + Math.ceil((this.source!.times[i]! - this.anchorTime) / 100 / this.speed);
   }
 
   /** Re-anchors the file's clock so that frame `next` is due now. */
   private anchor(): void {
-    this.anchorMs = this.ndis.scheduler.nowMs();
+    this.anchorTick = this.ndis.scheduler.now();
     this.anchorTime = this.source === null || this.next >= this.source.count ? 0 : this.source.times[this.next]!;
   }
 
   /** The replay DPC: takes the frames that are due into receive buffers and indicates them as one chain. */
   private replay(): void {
     const src = this.source;
-    if (this.state !== RUNNING || src === null || this.finished) return;
+    if (this.state !== RUNNING || src === null || this.finished || !this.started) return;
     const s = this.stats;
     const max = this.maxNblsPerIndicate <= 0 ? 0x7fffffff : this.maxNblsPerIndicate;
-    const now = this.ndis.scheduler.nowMs();
+    const now = this.ndis.scheduler.now();
     const bytes = src.bytes;
     const q = this.chain;
     while (q.count < max) {
@@ -231,7 +249,7 @@ export class PcapAdapter {
         this.anchor();
       }
       const i = this.next;
-      if (this.originalTiming && this.dueMs(i) > now) break;
+      if (this.originalTiming && this.dueTick(i) > now) break;
       if (this.freeRcbs.isEmpty) {
         s.waitedForBuffers++;
         this.waiting = true;
@@ -300,9 +318,10 @@ export class PcapAdapter {
       this.ndis.queueDpc(this.replayDpc);
       return;
     }
-    const wait = this.dueMs(this.next) - this.ndis.scheduler.nowMs();
-    if (wait <= 0) this.ndis.queueDpc(this.replayDpc);
-    else this.ndis.setTimerObject(this.replayTimer, relativeDueTime(wait));
+    const due = this.dueTick(this.next);
+    // An absolute due time in scheduler ticks: the timer fires exactly when the frame is due.
+    if (due <= this.ndis.scheduler.now()) this.ndis.queueDpc(this.replayDpc);
+    else this.ndis.setTimerObject(this.replayTimer, due);
   }
 
   private resolveFinished(): void {
@@ -413,7 +432,7 @@ export class PcapAdapter {
   restart(): NdisStatus {
     this.state = RUNNING;
     this.anchor();
-    if (!this.finished) this.ndis.queueDpc(this.replayDpc);
+    if (!this.finished && this.started) this.ndis.queueDpc(this.replayDpc);
     return NDIS_STATUS.SUCCESS;
   }
 

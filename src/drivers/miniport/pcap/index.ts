@@ -7,7 +7,7 @@
  *
  * Adapter configuration keywords (NdisReadConfiguration): `NetworkAddress`, `MTU`,
  * `ReceiveBuffers`, `MaxNblsPerIndicate`, `ReplayTiming` ("original" or "fast"), `ReplaySpeed`,
- * `ReplayLoops`, `LinkSpeed`, `Processor`. The files are opened by {@link PcapMiniportDriver.addAdapter}
+ * `ReplayLoops`, `ReplayAutoStart`, `LinkSpeed`, `Processor`. The files are opened by {@link PcapMiniportDriver.addAdapter}
  * and handed to MiniportInitializeEx as the MiniportAddDeviceContext.
  */
 import { randomBytes } from 'node:crypto';
@@ -53,6 +53,8 @@ export interface PcapOptions {
   speed?: number;
   /** Passes over the file (default 1; 0 = until the adapter is removed). */
   loops?: number;
+  /** Start replaying at the adapter's first restart (default true); false waits for PcapAdapter.startReplay(). */
+  autoStart?: boolean;
   /** pcapng file receiving what the stack sends (created or replaced). */
   output?: string;
   /** A sink receiving that pcapng instead of a file. */
@@ -160,6 +162,7 @@ export class PcapMiniportDriver {
       ReplayTiming: options.timing ?? 'original',
       ReplaySpeed: speed,
       ReplayLoops: loops,
+      ReplayAutoStart: options.autoStart === false ? 0 : 1,
       LinkSpeed: options.linkSpeed ?? 1_000_000_000,
       ...config.configuration,
     };
@@ -201,6 +204,7 @@ export class PcapMiniportDriver {
       originalTiming: timing === null || String(timing) !== 'fast',
       speed: num('ReplaySpeed', 1),
       loops: num('ReplayLoops', 1),
+      autoStart: num('ReplayAutoStart', 1) !== 0,
       processor: num('Processor', index),
     };
     ndis.closeConfiguration(cfg);
