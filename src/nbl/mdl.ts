@@ -115,6 +115,40 @@ export function ndisFreeMdl(mdl: Mdl): void {
 }
 
 /**
+ * Describes a copy of `bytes` with an MDL chain cut at the offsets `splitAt` (each MDL one piece,
+ * from NdisAllocateMdl), after `backfill` unused bytes in the first MDL: how a NIC's DMA or a
+ * header-data split lays a frame out. Returns the chain and the data offset to give the NET_BUFFER.
+ * Not a per-packet path: it allocates the memory.
+ */
+export function mdlChainFromBytes(bytes: Uint8Array, splitAt: readonly number[] = [], backfill = 0): { chain: Mdl; offset: number } {
+  const mem = new Uint8Array(backfill + bytes.length);
+  mem.set(bytes, backfill);
+  const cuts = [...splitAt].filter((c) => c > 0 && c < bytes.length).sort((a, b) => a - b);
+  let head: Mdl | null = null;
+  let tail: Mdl | null = null;
+  let start = 0;
+  for (const end of [...cuts, bytes.length]) {
+    const from = start === 0 ? 0 : backfill + start;
+    const m = ndisAllocateMdl(mem, from, backfill + end - from);
+    if (tail === null) head = m;
+    else tail.next = m;
+    tail = m;
+    start = end;
+  }
+  return { chain: head!, offset: backfill };
+}
+
+/** Frees every MDL of a chain that came from an allocator (NdisFreeMdl on each); caller-owned MDLs are left. */
+export function freeMdlChain(m: Mdl | null): void {
+  while (m !== null) {
+    const next: Mdl | null = m.next;
+    m.next = null;
+    if (m.allocator !== null) ndisFreeMdl(m);
+    m = next;
+  }
+}
+
+/**
  * NetAllocateMdl (NET_BUFFER_ALLOCATE_MDL): a driver-supplied function that allocates an MDL with
  * memory of at least `bufferSize` bytes. Returns the MDL (its `byteCount` is the size obtained) or
  * null on failure.

@@ -42,6 +42,21 @@ export const NBL_KIND = {
   Reassembled: 3,
 } as const;
 
+/** Paths of a hand-off, recorded by full verification in NetBufferList.handoffPath. */
+export const NBL_HANDOFF = {
+  None: 0,
+  /** Given down the send path (or to a miniport's send handler). */
+  Send: 1,
+  /** Given up the receive path. */
+  Receive: 2,
+  /** Completed back up the send path. */
+  SendComplete: 3,
+  /** Returned down the receive path. */
+  Return: 4,
+  /** Indicated with NDIS_RECEIVE_FLAGS_RESOURCES and taken back by its miniport when the indication returned. */
+  ResourcesReclaimed: 5,
+} as const;
+
 /** Pools that NET_BUFFER_LIST.NdisPoolHandle may name (structural, keeps modules acyclic). */
 export interface NetBufferListOwnerPool {
   readonly poolTag: string;
@@ -103,6 +118,10 @@ export class NetBufferList {
   poolIndex = -1;
   /** Allocation serial number (0 while free); identifies the NBL in reports. */
   serial = 0;
+  /** Full verification: scheduler time (ms) of the last hand-off between modules (watchdogs). */
+  handoffAt = 0;
+  /** Full verification: the path of the last hand-off (NBL_HANDOFF). */
+  handoffPath = 0;
 
   constructor(info: Float64Array) {
     this.netBufferListInfo = info;

@@ -283,8 +283,8 @@ export class NetBufferPool {
   }
 
   /** Models NdisFreeNetBufferPool: a pool with NET_BUFFERs outstanding cannot be freed (leak). */
-  free(): void {
-    if (this.outstanding > 0) {
+  free(abandonOutstanding = false): void {
+    if (this.outstanding > 0 && !abandonOutstanding) {
       throw new NdisError(
         'ERR_NDIS_POOL_NOT_EMPTY',
         `NdisFreeNetBufferPool: pool '${this.poolTag}' still has ${this.outstanding} NET_BUFFER(s) outstanding (leaked): ${this.outstandingNetBuffers()
@@ -417,6 +417,8 @@ export class NetBufferListPool {
     nbl.derivedFlags = 0;
     nbl.owner = this.ownerId;
     nbl.serial = nextSerial++;
+    nbl.handoffAt = 0;
+    nbl.handoffPath = 0;
     nbl.netBufferListInfo.fill(0);
     const c = nbl.preallocatedContext;
     if (c !== null) c.offset = c.size;
@@ -563,8 +565,8 @@ export class NetBufferListPool {
   }
 
   /** Models NdisFreeNetBufferListPool: a pool with NBLs outstanding cannot be freed (they leaked). */
-  free(): void {
-    if (this.outstanding > 0) {
+  free(abandonOutstanding = false): void {
+    if (this.outstanding > 0 && !abandonOutstanding) {
       throw new NdisError(
         'ERR_NDIS_POOL_NOT_EMPTY',
         `NdisFreeNetBufferListPool: pool '${this.poolTag}' still has ${this.outstanding} NET_BUFFER_LIST(s) outstanding (leaked): ${this.outstandingNetBufferLists()

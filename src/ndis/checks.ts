@@ -20,8 +20,12 @@ export class DataPathChecks {
     this.ndis = ndis;
   }
 
-  /** Walks a chain handed to module `toId`: detects cycles and NBLs not allocated, and records the new owner. */
-  transferChain(chain: NetBufferList, toId: number, call: string, to: NamedModule): number {
+  /**
+   * Walks a chain handed to module `toId` along `path` (NBL_HANDOFF): detects cycles and NBLs not
+   * allocated, and records the new owner and the time (the watchdogs' view of who holds what).
+   */
+  transferChain(chain: NetBufferList, toId: number, call: string, to: NamedModule, path: number): number {
+    const now = this.ndis.scheduler.nowMs();
     let n = 0;
     for (let x: NetBufferList | null = chain; x !== null; x = x.next) {
       if (++n > MAX_CHAIN) {
@@ -32,6 +36,8 @@ export class DataPathChecks {
         this.ndis.violate(RULE.NBL_FREED_IN_FLIGHT, '?', to.name, x, 'a freed NBL (back in its pool) was handed on', call);
       }
       x.owner = toId;
+      x.handoffAt = now;
+      x.handoffPath = path;
     }
     return n;
   }

@@ -2,7 +2,7 @@
  * Filter drivers and filter modules (NDIS 6 light-weight filters): NdisFRegisterFilterDriver and the
  * per-adapter filter module NDIS attaches for each filter driver whose media types match.
  */
-import type { NetBufferList } from '../nbl/net-buffer-list.js';
+import { NBL_HANDOFF, type NetBufferList } from '../nbl/net-buffer-list.js';
 import type { FilterDriverCharacteristics, FilterPartialCharacteristics } from './characteristics.js';
 import type { CompleteTarget, ReceiveTarget, ReturnTarget, SendTarget } from './datapath.js';
 import { FILTER_CLASS_ORDER, FilterRunType, FilterType } from './constants.js';
@@ -156,25 +156,25 @@ export class FilterModule implements SendTarget, ReturnTarget, ReceiveTarget, Co
 
   sendDown(nbl: NetBufferList, portNumber: number, sendFlags: number): void {
     this.counters.sends++;
-    if (this.ndis.verifyLevel >= 2) this.ndis.checks.transferChain(nbl, this.id, 'FilterSendNetBufferLists', this);
+    if (this.ndis.verifyLevel >= 2) this.ndis.checks.transferChain(nbl, this.id, 'FilterSendNetBufferLists', this, NBL_HANDOFF.Send);
     this.sendHandler(this.context, nbl, portNumber, sendFlags);
   }
 
   returnDown(nbl: NetBufferList, returnFlags: number): void {
     this.counters.returns++;
-    if (this.ndis.verifyLevel >= 2) this.ndis.checks.transferChain(nbl, this.id, 'FilterReturnNetBufferLists', this);
+    if (this.ndis.verifyLevel >= 2) this.ndis.checks.transferChain(nbl, this.id, 'FilterReturnNetBufferLists', this, NBL_HANDOFF.Return);
     this.returnHandler(this.context, nbl, returnFlags);
   }
 
   receiveUp(nbl: NetBufferList, portNumber: number, count: number, receiveFlags: number): void {
     this.counters.receives++;
-    if (this.ndis.verifyLevel >= 2) this.ndis.checks.transferChain(nbl, this.id, 'FilterReceiveNetBufferLists', this);
+    if (this.ndis.verifyLevel >= 2) this.ndis.checks.transferChain(nbl, this.id, 'FilterReceiveNetBufferLists', this, NBL_HANDOFF.Receive);
     this.receiveHandler(this.context, nbl, portNumber, count, receiveFlags);
   }
 
   completeUp(nbl: NetBufferList, sendCompleteFlags: number): void {
     this.counters.sendCompletes++;
-    if (this.ndis.verifyLevel >= 2) this.ndis.checks.transferChain(nbl, this.id, 'FilterSendNetBufferListsComplete', this);
+    if (this.ndis.verifyLevel >= 2) this.ndis.checks.transferChain(nbl, this.id, 'FilterSendNetBufferListsComplete', this, NBL_HANDOFF.SendComplete);
     this.completeHandler(this.context, nbl, sendCompleteFlags);
   }
 }

@@ -2,7 +2,7 @@
  * Miniport drivers and miniport adapters (NDIS's miniport block): NdisMRegisterMiniportDriver and
  * the per-adapter object NDIS creates when an adapter arrives.
  */
-import type { NetBufferList } from '../nbl/net-buffer-list.js';
+import { NBL_HANDOFF, type NetBufferList } from '../nbl/net-buffer-list.js';
 import { NDIS_NBL_FLAGS, NDIS_RECEIVE_FLAGS, NDIS_SEND_FLAGS } from '../nbl/flags.js';
 import { NDIS_STATUS } from '../base/status.js';
 import type {
@@ -118,6 +118,8 @@ export class MiniportBlock implements SendTarget, ReturnTarget {
   mergedPacketFilter = 0;
   /** Multicast list NDIS set on the miniport: the union of every binding's. */
   mergedMulticast: Uint8Array[] = [];
+  /** A merged set failed: the miniport's packet filter and multicast list are not known. */
+  mergedSettingsStale = false;
   /** Media connect state, link speeds, as last indicated. */
   mediaConnectState = 0;
   xmitLinkSpeed = 0;
@@ -149,8 +151,14 @@ export class MiniportBlock implements SendTarget, ReturnTarget {
   halted = false;
   haltStarted = false;
   /** Sends the miniport holds, by NBL, with the time they were handed over (full verification: NdisTimedDataSend). */
-  readonly sendTimes = new Map<NetBufferList, number>();
-  lastSendCompleteAt = 0;
+  /** Scheduler time (ms) since which sends have been pending without a completion (watchdogs). */
+  sendsPendingSince = 0;
+  /** Scheduler time (ms) at which the pending OID request (oidBusy) reached the miniport. */
+  oidBusySince = 0;
+  /** RSS is on: the last OID_GEN_RECEIVE_SCALE_PARAMETERS set succeeded with a hash function and without NDIS_RSS_PARAM_FLAG_DISABLE_RSS. */
+  rssEnabled = false;
+  /** HashInformation (hash function | NDIS_HASH_* types) of that set, while RSS is on. */
+  rssHashInformation = 0;
 
   constructor(
     ndis: Ndis,
@@ -261,14 +269,23 @@ export class MiniportBlock implements SendTarget, ReturnTarget {
     }
     if (this.isEthernet && (this.loopbackByFilter || (sendFlags & NDIS_SEND_FLAGS.CHECK_FOR_LOOPBACK) !== 0)) this.loopBack(nbl, sendFlags);
     let n = 0;
-    const now = ndis.verifyLevel >= 2 ? ndis.scheduler.now() : 0;
+    const full = ndis.verifyLevel >= 2;
+    const now = full || this.outstandingSends === 0 ? ndis.scheduler.nowMs() : 0;
     for (let x: NetBufferList | null = nbl; x !== null; x = x.next) {
       n++;
       x.owner = this.id;
-      if (now !== 0) this.sendTimes.set(x, now);
+      if (full) {
+        x.handoffAt = now;
+        x.handoffPath = NBL_HANDOFF.Send;
+      }
+    }
+    if (this.outstandingSends === 0) {
+      this.sendsPendingSince = now;
+      ndis.verifier.watch?.();
     }
     this.outstandingSends += n;
     this.counters.sendNbls += n;
+    if (full) ndis.verifier.sendReachesMiniport?.(this, nbl, sendFlags);
     this.sendHandler(this.context, nbl, portNumber, sendFlags);
   }
 
@@ -308,9 +325,11 @@ export class MiniportBlock implements SendTarget, ReturnTarget {
       for (let x: NetBufferList | null = nbl; x !== null; x = x.next) {
         n++;
         x.owner = this.id;
+        x.handoffPath = NBL_HANDOFF.Return;
       }
       this.counters.returnNbls += n;
       this.outstandingReceives -= n;
+      this.ndis.verifier.receivesReturned?.(this, nbl);
     } else {
       this.counters.returnNbls++;
     }

@@ -13,7 +13,7 @@
 import { NdisError } from '../base/errors.js';
 import { NDIS_STATUS, formatStatus, type NdisStatus } from '../base/status.js';
 import { NDIS_RECEIVE_FLAGS, NDIS_SEND_FLAGS, NDIS_NBL_FLAGS } from '../nbl/flags.js';
-import type { NetBufferList } from '../nbl/net-buffer-list.js';
+import { NBL_HANDOFF, type NetBufferList } from '../nbl/net-buffer-list.js';
 import type { NetBuffer } from '../nbl/net-buffer.js';
 import { NetBufferListPool, NetBufferPool, type NetBufferListPoolParameters, type NetBufferPoolParameters } from '../nbl/pool.js';
 import { copyOutOfNetBuffer } from '../nbl/data.js';
@@ -43,6 +43,7 @@ import {
   MediaDuplexState,
   NDIS_PACKET_TYPE,
   NDIS_PAUSE,
+  NDIS_RSS_PARAM_FLAG,
   NdisDevicePnPEvent,
   NdisHaltAction,
   NdisMedium,
@@ -180,7 +181,7 @@ export class Ndis {
   readonly protocolDrivers = new Set<ProtocolDriver>();
   readonly adapters = new Set<MiniportBlock>();
   /** Every module by id (owner ids in NBLs). */
-  readonly modules = new Map<number, { name: string }>();
+  readonly modules = new Map<number, { name: string; driver: string }>();
   /** Every NET_BUFFER_LIST pool created through the runtime (NdisAllocateNetBufferListPool). */
   readonly nblPools = new Set<NetBufferListPool>();
 
@@ -195,18 +196,38 @@ export class Ndis {
   private shuttingDown = false;
   /** Things that happened, for summaries and tests: state changes, stack changes. */
   readonly events: string[] = [];
+  /** Errors thrown by scheduled work (DPCs, timers, work items, watchdogs), oldest first. */
+  readonly asyncErrors: unknown[] = [];
+  private waiters = 0;
 
   constructor(options: NdisOptions = {}) {
     this.scheduler = new Scheduler(options);
     this.checks = new DataPathChecks(this);
     this.verifier = options.verifier ?? new ThrowingVerifier(VERIFY_CHEAP);
     this.verifyLevel = this.verifier.level;
+    this.scheduler.onAsyncError = (err) => this.asyncFailure(err);
+    this.verifier.attached?.(this);
+  }
+
+  /**
+   * An error thrown by work the scheduler ran from the event loop (a DPC, timer, work item or the
+   * verifier's watchdog): it fails the waits in progress ({@link until}); with nobody waiting it is
+   * rethrown, uncaught, as before.
+   */
+  private asyncFailure(err: unknown): void {
+    this.asyncErrors.push(err);
+    if (this.waiters === 0) {
+      setImmediate(() => {
+        throw err;
+      });
+    }
   }
 
   /** Attaches a verifier (src/verifier) in place of the built-in one. */
   attachVerifier(verifier: NdisVerifierHooks): void {
     this.verifier = verifier;
     this.verifyLevel = verifier.level;
+    verifier.attached?.(this);
   }
 
   /** Reports a rule violation to the verifier. */
@@ -215,9 +236,9 @@ export class Ndis {
     this.verifier.violation(ruleId, { driver, object, nbl, message, call });
   }
 
-  private newId(name: string): number {
+  private newId(name: string, driver = name): number {
     const id = this.nextId++;
-    this.modules.set(id, { name });
+    this.modules.set(id, { name, driver });
     return id;
   }
 
@@ -231,6 +252,7 @@ export class Ndis {
 
   /** Models NdisMRegisterMiniportDriver. */
   registerMiniportDriver(chars: MiniportDriverCharacteristics, driverContext: unknown = null): MiniportDriver {
+    this.requirePassive(null, chars.name, 'NdisMRegisterMiniportDriver');
     if (chars.majorNdisVersion !== 6) {
       throw new NdisError('ERR_NDIS_INVALID_PARAMETER', `NdisMRegisterMiniportDriver: '${chars.name}' registers NDIS ${chars.majorNdisVersion}.${chars.minorNdisVersion}; only NDIS 6.x miniports are supported`, NDIS_STATUS.BAD_VERSION);
     }
@@ -353,7 +375,7 @@ export class Ndis {
     const m = new MiniportBlock(
       this,
       driver,
-      this.newId(name),
+      this.newId(name, driver.name),
       name,
       this.nextIfIndex++,
       config.configuration ?? {},
@@ -486,6 +508,12 @@ export class Ndis {
         );
       }
     }
+    if (r.memory.size > 0) {
+      let bytes = 0;
+      for (const b of r.memory.keys()) bytes += b.length;
+      const tags = [...new Set(r.memory.values())].map(tagName).join(', ');
+      this.violate(RULE.MEMORY_NOT_FREED, driver, object, null, `${r.memory.size} block(s) (${bytes} bytes, tag ${tags}) from NdisAllocateMemoryWithTagPriority were not freed by the end of ${call} (NdisFreeMemory)`, call);
+    }
     for (const pool of r.nbPools) {
       if (!pool.isFreed) this.violate(RULE.POOL_NOT_FREED, driver, object, null, `NET_BUFFER pool '${pool.poolTag}' was not freed by the end of ${call}`, call);
     }
@@ -577,12 +605,7 @@ export class Ndis {
       this.violate(RULE.PAUSE_RETURN_VALUE, m.driver.name, m.name, null, `MiniportPause returned ${formatStatus(status)}; only NDIS_STATUS_SUCCESS or NDIS_STATUS_PENDING are allowed (pause cannot fail)`, 'MiniportPause');
     }
     m.pausePending = null;
-    if (m.outstandingSends > 0) {
-      this.violate(RULE.PAUSE_WITH_OUTSTANDING, m.driver.name, m.name, null, `the miniport completed its pause with ${m.outstandingSends} send NBL(s) not completed (all sends must be completed before the pause completes)`, 'NdisMPauseComplete');
-    }
-    if (this.verifyLevel >= 2 && m.outstandingReceives > 0) {
-      this.violate(RULE.PAUSE_WITH_OUTSTANDING, m.driver.name, m.name, null, `the miniport completed its pause with ${m.outstandingReceives} indicated receive NBL(s) not yet returned`, 'NdisMPauseComplete');
-    }
+    if (status === NDIS_STATUS.SUCCESS) this.checkMiniportPaused(m, 'MiniportPause');
     m.sm.fire('PauseComplete');
     this.log(`${m.name}: miniport paused`);
   }
@@ -611,7 +634,8 @@ export class Ndis {
 
   private async pauseFilter(f: FilterModule, params: NdisPauseParameters): Promise<void> {
     f.sm.fire('FilterPause');
-    f.pauseStartedAt = this.scheduler.now();
+    f.pauseStartedAt = this.scheduler.nowMs();
+    this.verifier.watch?.();
     let completed = false;
     let waiter: (() => void) | null = null;
     f.pausePending = () => {
@@ -764,7 +788,7 @@ export class Ndis {
   /** FilterAttach for one module (the stack must be paused). */
   private async attachFilter(d: FilterDriver, m: MiniportBlock): Promise<boolean> {
     const f = new FilterModule(this, d, m, 0);
-    (f as { id: number }).id = this.newId(f.name);
+    (f as { id: number }).id = this.newId(f.name, d.name);
     f.sm.fire('FilterAttach');
     const status = this.atPassive(() => d.chars.attach(f, d.driverContext, this.attachParameters(m, f)));
     if (status !== NDIS_STATUS.SUCCESS || !f.attributesSet) {
@@ -974,6 +998,7 @@ export class Ndis {
     openParameters: NdisOpenParameters,
     bindContext: object,
   ): { status: NdisStatus; bindingHandle: OpenBlock | null; selectedMediumIndex: number } {
+    this.requirePassive(null, protocol.name, 'NdisOpenAdapterEx');
     if (!(bindContext instanceof BindContext) || bindContext.protocol !== protocol || bindContext.completed || bindContext.open !== null) {
       this.violate(RULE.ILLEGAL_TRANSITION, protocol.name, 'bind', null, 'NdisOpenAdapterEx called outside the bind operation it names (0x7C INVALID_OPEN_IN_BIND_CONTEXT)', 'NdisOpenAdapterEx');
       return { status: NDIS_STATUS.INVALID_PARAMETER, bindingHandle: null, selectedMediumIndex: -1 };
@@ -982,7 +1007,7 @@ export class Ndis {
     const idx = openParameters.mediumArray.indexOf(m.mediaType);
     if (idx < 0) return { status: NDIS_STATUS.UNSUPPORTED_MEDIA, bindingHandle: null, selectedMediumIndex: -1 };
     const o = new OpenBlock(this, protocol, m, 0, bindContext);
-    (o as { id: number }).id = this.newId(o.name);
+    (o as { id: number }).id = this.newId(o.name, protocol.name);
     o.context = protocolBindingContext;
     o.frameTypes = openParameters.frameTypeArray ?? [];
     o.sm.fire('ProtocolBindAdapterEx');
@@ -1005,6 +1030,7 @@ export class Ndis {
 
   /** Models NdisCloseAdapterEx (from ProtocolUnbindAdapterEx). Completes synchronously: NDIS_STATUS_SUCCESS. */
   closeAdapterEx(bindingHandle: OpenBlock): NdisStatus {
+    this.requirePassive(bindingHandle, '', 'NdisCloseAdapterEx');
     if (!bindingHandle.opened) throw new NdisError('ERR_NDIS_ILLEGAL_STATE', `NdisCloseAdapterEx: binding ${bindingHandle.name} is not open`);
     bindingHandle.opened = false;
     return NDIS_STATUS.SUCCESS;
@@ -1124,6 +1150,7 @@ export class Ndis {
 
   /** Models NdisMSetMiniportAttributes (from MiniportInitializeEx). */
   mSetMiniportAttributes(m: MiniportBlock, attributes: MiniportAdapterAttributes): NdisStatus {
+    this.requirePassive(m, '', 'NdisMSetMiniportAttributes');
     switch (attributes.kind) {
       case 'registration':
         m.registration = attributes;
@@ -1165,6 +1192,13 @@ export class Ndis {
     }
     m.counters.receiveIndications++;
     m.counters.receiveNbls += numberOfNetBufferLists;
+    if (this.verifyLevel !== 0) {
+      const hook = this.verifier.receiveIndicated;
+      if (hook !== undefined) hook.call(this.verifier, m, nbl, numberOfNetBufferLists, receiveFlags, 'NdisMIndicateReceiveNetBufferLists');
+      if ((receiveFlags & NDIS_RECEIVE_FLAGS.DISPATCH_LEVEL) !== 0 !== (this.scheduler.irql === DISPATCH_LEVEL)) {
+        this.violate(RULE.IRQL, m.driver.name, m.name, nbl, `NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL is ${(receiveFlags & NDIS_RECEIVE_FLAGS.DISPATCH_LEVEL) !== 0 ? 'set' : 'clear'} but the IRQL is ${this.scheduler.irql === DISPATCH_LEVEL ? 'DISPATCH_LEVEL' : 'PASSIVE_LEVEL'}`, 'NdisMIndicateReceiveNetBufferLists');
+      }
+    }
     if (this.verifyLevel >= 2) {
       const n = this.checks.count(nbl, 'NdisMIndicateReceiveNetBufferLists', m.name);
       if (n !== numberOfNetBufferLists) {
@@ -1179,7 +1213,10 @@ export class Ndis {
     }
     m.upperReceive.receiveUp(nbl, portNumber, numberOfNetBufferLists, receiveFlags);
     if (this.verifyLevel >= 2 && (receiveFlags & NDIS_RECEIVE_FLAGS.RESOURCES) !== 0) {
-      for (let x: NetBufferList | null = nbl; x !== null; x = x.next) x.owner = m.id;
+      for (let x: NetBufferList | null = nbl; x !== null; x = x.next) {
+        x.owner = m.id;
+        x.handoffPath = NBL_HANDOFF.ResourcesReclaimed;
+      }
     }
   }
 
@@ -1190,24 +1227,28 @@ export class Ndis {
   mSendNetBufferListsComplete(m: MiniportBlock, nbl: NetBufferList, sendCompleteFlags: number): void {
     let n = 0;
     for (let x: NetBufferList | null = nbl; x !== null; x = x.next) {
-      if (x.owner !== m.id) {
-        this.violate(
-          x.owner === 0 ? RULE.NBL_COMPLETE_NOT_OWNED : RULE.NBL_DOUBLE_COMPLETE,
-          m.driver.name,
-          m.name,
-          x,
-          x.owner === 0 ? 'the miniport completed an NBL that NDIS never sent to it' : `the miniport completed an NBL it no longer owns (held by ${this.moduleName(x.owner)}): completed twice?`,
-          'NdisMSendNetBufferListsComplete',
-        );
-      }
+      const s = x.sourceHandle;
+      if (x.owner !== m.id || s === m || s === null) this.badSendCompletion(m, x);
       x.owner = -m.id; // in flight upward
-      if (this.verifyLevel >= 2) m.sendTimes.delete(x);
       n++;
     }
+    if (this.verifyLevel >= 2) this.checkParentsComplete(m.driver.name, m.name, nbl, 'NdisMSendNetBufferListsComplete');
     m.outstandingSends -= n;
     m.counters.sendCompleteNbls += n;
-    m.lastSendCompleteAt = this.scheduler.now();
+    if (m.outstandingSends > 0) m.sendsPendingSince = this.scheduler.nowMs();
     m.upperComplete.completeUp(nbl, sendCompleteFlags);
+  }
+
+  /** Says what is wrong with a send completion: a second completion, or an NBL NDIS never sent. */
+  private badSendCompletion(m: MiniportBlock, x: NetBufferList): void {
+    const call = 'NdisMSendNetBufferListsComplete';
+    if (x.allocated === 0 && x.ndisPoolHandle !== null) {
+      this.violate(RULE.NBL_DOUBLE_COMPLETE, m.driver.name, m.name, x, 'the miniport completed an NBL that is already back in its pool: completed twice', call);
+    } else if (x.sourceHandle === m || x.sourceHandle === null || x.owner === 0) {
+      this.violate(RULE.NBL_COMPLETE_NOT_OWNED, m.driver.name, m.name, x, 'the miniport completed an NBL that NDIS never sent to it (its SourceHandle is no sender)', call);
+    } else {
+      this.violate(RULE.NBL_DOUBLE_COMPLETE, m.driver.name, m.name, x, `the miniport completed an NBL it no longer owns (held by ${this.moduleName(x.owner)}): completed twice`, call);
+    }
   }
 
   /** Models NdisMIndicateStatusEx: NDIS records the state (link, speeds) and passes the indication up. */
@@ -1252,6 +1293,7 @@ export class Ndis {
     if (!this.checkOidCompletion(m.driver.name, m.name, m, request, status, 'NdisMOidRequestComplete')) return;
     m.oidBusy = null;
     request.pendingAt = null;
+    if (status === NDIS_STATUS.SUCCESS) this.oidSucceeded(m, request);
     this.completeOidToIssuer(request, status);
     this.dispatchNextOid(m);
   }
@@ -1274,7 +1316,18 @@ export class Ndis {
       return;
     }
     m.pausePending = null;
+    this.checkMiniportPaused(m, 'NdisMPauseComplete');
     p();
+  }
+
+  /** A miniport's pause completes only with every send completed and every indicated receive returned. */
+  private checkMiniportPaused(m: MiniportBlock, call: string): void {
+    if (m.outstandingSends > 0) {
+      this.violate(RULE.PAUSE_WITH_OUTSTANDING, m.driver.name, m.name, null, `the miniport completed its pause with ${m.outstandingSends} send NBL(s) not completed (all sends must be completed before the pause completes)`, call);
+    }
+    if (this.verifyLevel >= 2 && m.outstandingReceives > 0) {
+      this.violate(RULE.PAUSE_WITH_OUTSTANDING, m.driver.name, m.name, null, `the miniport completed its pause with ${m.outstandingReceives} indicated receive NBL(s) not yet returned`, call);
+    }
   }
 
   /** Models NdisMRestartComplete. */
@@ -1356,6 +1409,7 @@ export class Ndis {
 
   /** Models NdisFSetAttributes (from FilterAttach): registers the FilterModuleContext. */
   fSetAttributes(f: FilterModule, filterModuleContext: unknown, _attributes: NdisFilterAttributes = {}): NdisStatus {
+    this.requirePassive(f, '', 'NdisFSetAttributes');
     if (f.state !== FilterState.Attaching) {
       throw new NdisError('ERR_NDIS_ILLEGAL_STATE', `NdisFSetAttributes: filter module ${f.name} is ${f.state}; call it from FilterAttach`);
     }
@@ -1372,7 +1426,20 @@ export class Ndis {
       f.upperComplete.completeUp(nbl, 0);
       return;
     }
+    if (this.verifyLevel !== 0) this.checkSourceHandles(f, nbl, 'NdisFSendNetBufferLists');
     f.lowerSend.sendDown(nbl, portNumber, sendFlags);
+  }
+
+  /**
+   * Every NBL a filter hands on carries a SourceHandle: the sender's (passed through) or, for one
+   * the filter originated, its own NdisFilterHandle, which the filter must set. Cheap: the head.
+   */
+  private checkSourceHandles(f: FilterModule, nbl: NetBufferList, call: string): void {
+    for (let x: NetBufferList | null = nbl; x !== null; x = this.verifyLevel >= 2 ? x.next : null) {
+      if (x.sourceHandle === null) {
+        this.violate(RULE.NBL_SOURCE_HANDLE, f.driver.name, f.name, x, 'an NBL the filter originated has no SourceHandle: a filter sets SourceHandle to its NdisFilterHandle on the NBLs it allocates', call);
+      }
+    }
   }
 
   /** Models NdisFSendNetBufferListsComplete: a filter passes completions (of sends it did not originate) up. */
@@ -1383,6 +1450,7 @@ export class Ndis {
           this.violate(RULE.NBL_SOURCE_HANDLE, f.driver.name, f.name, x, 'the filter passed up the completion of an NBL it originated (SourceHandle is its own NdisFilterHandle): it must consume it', 'NdisFSendNetBufferListsComplete');
         }
       }
+      this.checkParentsComplete(f.driver.name, f.name, nbl, 'NdisFSendNetBufferListsComplete');
     }
     f.upperComplete.completeUp(nbl, sendCompleteFlags);
   }
@@ -1395,6 +1463,11 @@ export class Ndis {
       if ((receiveFlags & NDIS_RECEIVE_FLAGS.RESOURCES) === 0) f.lowerReturn.returnDown(nbl, 0);
       return;
     }
+    if (this.verifyLevel !== 0) {
+      this.checkSourceHandles(f, nbl, 'NdisFIndicateReceiveNetBufferLists');
+      const hook = this.verifier.receiveIndicated;
+      if (hook !== undefined) hook.call(this.verifier, f, nbl, numberOfNetBufferLists, receiveFlags, 'NdisFIndicateReceiveNetBufferLists');
+    }
     f.upperReceive.receiveUp(nbl, portNumber, numberOfNetBufferLists, receiveFlags);
   }
 
@@ -1404,8 +1477,11 @@ export class Ndis {
       for (let x: NetBufferList | null = nbl; x !== null; x = x.next) {
         if (x.sourceHandle === f) {
           this.violate(RULE.NBL_SOURCE_HANDLE, f.driver.name, f.name, x, 'the filter returned down an NBL it originated itself (SourceHandle is its own NdisFilterHandle)', 'NdisFReturnNetBufferLists');
+        } else if (x.owner !== f.id) {
+          this.returnNotHeld(f.driver.name, f.name, x, 'NdisFReturnNetBufferLists');
         }
       }
+      this.checkParentsComplete(f.driver.name, f.name, nbl, 'NdisFReturnNetBufferLists');
     }
     f.lowerReturn.returnDown(nbl, returnFlags);
   }
@@ -1440,14 +1516,22 @@ export class Ndis {
 
   /** Models NdisFOidRequest: a filter sends a request (usually a clone of one it received) down. */
   fOidRequest(f: FilterModule, request: NdisOidRequest): NdisStatus {
+    this.checkNotPending(f.driver.name, f.name, request, 'NdisFOidRequest');
     request.issuer = f;
-    return this.routeOidDown(f.miniport, f.miniport.filters.indexOf(f), request, false);
+    request.completed = false;
+    const status = this.routeOidDown(f.miniport, f.miniport.filters.indexOf(f), request, false);
+    if (status !== NDIS_STATUS.PENDING) request.completed = true;
+    return status;
   }
 
   /** Models NdisFDirectOidRequest. */
   fDirectOidRequest(f: FilterModule, request: NdisOidRequest): NdisStatus {
+    this.checkNotPending(f.driver.name, f.name, request, 'NdisFDirectOidRequest');
     request.issuer = f;
-    return this.routeOidDown(f.miniport, f.miniport.filters.indexOf(f), request, true);
+    request.completed = false;
+    const status = this.routeOidDown(f.miniport, f.miniport.filters.indexOf(f), request, true);
+    if (status !== NDIS_STATUS.PENDING) request.completed = true;
+    return status;
   }
 
   /** Models NdisFOidRequestComplete: the filter completes a request it pended. */
@@ -1511,17 +1595,33 @@ export class Ndis {
     }
     const pid = o.protocol.id;
     let n = 0;
+    // A cycle is caught in O(1) space: `slow` walks at half speed behind `x` and meets it only on a loop.
+    let slow = nbl;
+    let bad: NetBufferList | null = null;
+    let badOwner = 0;
     for (let x: NetBufferList | null = nbl; x !== null; x = x.next) {
+      if (++n > 1) {
+        if (x === slow) {
+          this.violate(RULE.NBL_CHAIN_CYCLE, o.protocol.name, o.name, nbl, 'the send chain does not end (a cycle in NET_BUFFER_LIST.Next)', 'NdisSendNetBufferLists');
+          return;
+        }
+        if ((n & 1) === 0) slow = slow.next!;
+      }
       const owner = x.owner;
       if (owner < 0 || (owner !== 0 && owner !== o.id && owner !== pid)) {
-        this.violate(RULE.NBL_NOT_OWNED, o.protocol.name, o.name, x, `the protocol sent an NBL it does not own (${owner < 0 ? 'still in flight' : `held by ${this.moduleName(owner)}`})`, 'NdisSendNetBufferLists');
+        // Not the protocol's to send: left as it is for its real owner.
+        if (bad === null) {
+          bad = x;
+          badOwner = owner;
+        }
+        continue;
       }
       x.sourceHandle = o;
       x.owner = -1;
-      if (++n > 1 << 20) {
-        this.violate(RULE.NBL_CHAIN_CYCLE, o.protocol.name, o.name, nbl, 'the send chain does not end (a cycle in NET_BUFFER_LIST.Next)', 'NdisSendNetBufferLists');
-        return;
-      }
+    }
+    // Reported after the walk, so that a cycle (whose NBLs look in flight on the second visit) is named as one.
+    if (bad !== null) {
+      this.violate(RULE.NBL_NOT_OWNED, o.protocol.name, o.name, bad, `the protocol sent an NBL it does not own (${badOwner < 0 ? 'still in flight' : `held by ${this.moduleName(badOwner)}`})`, 'NdisSendNetBufferLists');
     }
     o.outstandingSends += n;
     o.counters.sends += n;
@@ -1533,31 +1633,64 @@ export class Ndis {
     o.counters.returns++;
     if (this.verifyLevel >= 2) {
       for (let x: NetBufferList | null = nbl; x !== null; x = x.next) {
-        if (x.owner !== o.id) {
-          this.violate(RULE.NBL_RETURN_NOT_OWNED, o.protocol.name, o.name, x, `the protocol returned an NBL it does not hold (held by ${this.moduleName(x.owner)}); an NBL indicated with NDIS_RECEIVE_FLAGS_RESOURCES must not be returned`, 'NdisReturnNetBufferLists');
-        }
+        if (x.owner !== o.id) this.returnNotHeld(o.protocol.name, o.name, x, 'NdisReturnNetBufferLists');
       }
+      this.checkParentsComplete(o.protocol.name, o.name, nbl, 'NdisReturnNetBufferLists');
     }
     o.miniport.topReturn.returnDown(nbl, returnFlags);
   }
 
+  /** Reports the return of a receive NBL the returning driver does not hold. */
+  private returnNotHeld(driver: string, object: string, x: NetBufferList, call: string): void {
+    if (x.handoffPath === NBL_HANDOFF.ResourcesReclaimed) {
+      this.violate(RULE.NBL_RETURN_RESOURCES, driver, object, x, 'the NBL was indicated with NDIS_RECEIVE_FLAGS_RESOURCES: its miniport took it back when the indication returned, so it must not be kept or returned', call);
+    } else {
+      this.violate(RULE.NBL_RETURN_NOT_OWNED, driver, object, x, `returned an NBL it does not hold (held by ${this.moduleName(x.owner)})`, call);
+    }
+  }
+
+  /** A parent NBL goes back to its originator only when the NBLs derived from it are freed (ChildRefCount 0). */
+  private checkParentsComplete(driver: string, object: string, chain: NetBufferList, call: string): void {
+    for (let x: NetBufferList | null = chain; x !== null; x = x.next) {
+      if (x.childRefCount !== 0) {
+        this.violate(RULE.NBL_CHILD_REFCOUNT, driver, object, x, `the NBL still has ${x.childRefCount} derived NBL(s) (clones, fragments) outstanding (ChildRefCount ${x.childRefCount}); free them before completing or returning the parent (0x7C REFCOUNT_IMBALANCE)`, call);
+      }
+    }
+  }
+
   /** Models NdisOidRequest: a protocol's request goes down the stack (NDIS keeps the per-binding packet filter and multicast list). */
   oidRequest(o: OpenBlock, request: NdisOidRequest): NdisStatus {
+    this.checkNotPending(o.protocol.name, o.name, request, 'NdisOidRequest');
     request.issuer = o;
     request.requestHandle = o;
     request.completed = false;
     const m = o.miniport;
-    if (request.oid === OID.GEN_CURRENT_PACKET_FILTER) return this.bindingPacketFilter(o, request);
-    if (request.oid === OID.P802_3_MULTICAST_LIST) return this.bindingMulticastList(o, request);
-    return this.routeOidDown(m, m.filters.length, request, false);
+    const status =
+      request.oid === OID.GEN_CURRENT_PACKET_FILTER
+        ? this.bindingPacketFilter(o, request)
+        : request.oid === OID.P802_3_MULTICAST_LIST
+          ? this.bindingMulticastList(o, request)
+          : this.routeOidDown(m, m.filters.length, request, false);
+    if (status !== NDIS_STATUS.PENDING) request.completed = true;
+    return status;
+  }
+
+  /** A request object is issued again only after it completed (Driver Verifier NdisOidDoubleRequest). */
+  private checkNotPending(driver: string, object: string, request: NdisOidRequest, call: string): void {
+    if (request.issuer !== null && !request.completed) {
+      this.violate(RULE.OID_DOUBLE_REQUEST, driver, object, null, `${call} with a request for ${formatOid(request.oid)} that is still pending (issued by ${request.issuer === null ? '?' : (request.issuer as { name?: string }).name ?? '?'}, not yet completed)`, call);
+    }
   }
 
   /** Models NdisDirectOidRequest. */
   directOidRequest(o: OpenBlock, request: NdisOidRequest): NdisStatus {
+    this.checkNotPending(o.protocol.name, o.name, request, 'NdisDirectOidRequest');
     request.issuer = o;
     request.requestHandle = o;
     request.completed = false;
-    return this.routeOidDown(o.miniport, o.miniport.filters.length, request, true);
+    const status = this.routeOidDown(o.miniport, o.miniport.filters.length, request, true);
+    if (status !== NDIS_STATUS.PENDING) request.completed = true;
+    return status;
   }
 
   /** Models NdisCancelOidRequest: cancels a request this binding issued. */
@@ -1621,10 +1754,17 @@ export class Ndis {
     request.pendingAt = target;
     let status: NdisStatus;
     if (isMiniport) {
+      if (!direct) {
+        target.oidBusySince = this.scheduler.nowMs();
+        this.verifier.watch?.();
+      }
       const h = direct ? target.driver.chars.directOidRequest : target.driver.chars.oidRequest;
       if (h === undefined) status = NDIS_STATUS.NOT_SUPPORTED;
       else status = this.atPassive(() => h(target.context, request));
-      if (!direct && status !== NDIS_STATUS.PENDING) this.checkOidResult(target.driver.name, target.name, request, status, 'MiniportOidRequest');
+      if (status !== NDIS_STATUS.PENDING) {
+        if (!direct) this.checkOidResult(target.driver.name, target.name, request, status, 'MiniportOidRequest');
+        if (status === NDIS_STATUS.SUCCESS) this.oidSucceeded(target, request);
+      }
     } else {
       const h = direct ? target.driver.chars.directOidRequest! : target.driver.chars.oidRequest!;
       status = this.atPassive(() => h(target.context, request));
@@ -1670,6 +1810,20 @@ export class Ndis {
     }
     if (target instanceof MiniportBlock) this.checkOidResult(driver, object, request, status, call);
     return true;
+  }
+
+  /** What NDIS learns from a set its miniport accepted (RSS on or off, for the receive checks). */
+  private oidSucceeded(m: MiniportBlock, request: NdisOidRequest): void {
+    if (request.oid === OID.GEN_RECEIVE_SCALE_PARAMETERS && request.requestType === NdisRequestType.SetInformation) {
+      const b = request.informationBuffer;
+      if (b !== null && request.informationBufferLength >= 12) {
+        const flags = b[4]! | (b[5]! << 8);
+        const hashInformation = (b[8]! | (b[9]! << 8) | (b[10]! << 16) | (b[11]! << 24)) >>> 0;
+        if ((flags & NDIS_RSS_PARAM_FLAG.DISABLE_RSS) !== 0) m.rssHashInformation = 0;
+        else if ((flags & NDIS_RSS_PARAM_FLAG.HASH_INFO_UNCHANGED) === 0) m.rssHashInformation = hashInformation;
+        m.rssEnabled = m.rssHashInformation !== 0;
+      }
+    }
   }
 
   /** The rules on a miniport's OID result: buffer bounds, allowed statuses, must-succeed OIDs. */
@@ -1823,16 +1977,20 @@ export class Ndis {
   private pushMerged(m: MiniportBlock, r: NdisOidRequest, o: OpenBlock): NdisStatus {
     const merged = this.mergedSettings(m);
     const reqs: NdisOidRequest[] = [];
-    if (!sameMacList(merged.list, m.mergedMulticast)) reqs.push(NdisOidRequest.set(OID.P802_3_MULTICAST_LIST, encodeMacList(merged.list)));
-    if (merged.filter !== m.mergedPacketFilter) reqs.push(NdisOidRequest.set(OID.GEN_CURRENT_PACKET_FILTER, ulongBuffer(merged.filter)));
+    const stale = m.mergedSettingsStale;
+    if (stale || !sameMacList(merged.list, m.mergedMulticast)) reqs.push(NdisOidRequest.set(OID.P802_3_MULTICAST_LIST, encodeMacList(merged.list)));
+    if (stale || merged.filter !== m.mergedPacketFilter) reqs.push(NdisOidRequest.set(OID.GEN_CURRENT_PACKET_FILTER, ulongBuffer(merged.filter)));
+    // What NDIS has asked the miniport for, as of now: a set made meanwhile by another binding is
+    // compared against these values (the miniport takes the sets in the order they are made).
+    m.mergedPacketFilter = merged.filter;
+    m.mergedMulticast = merged.list;
+    m.mergedSettingsStale = false;
     let i = 0;
     let pended = false;
     let held = false;
     const finish = (status: NdisStatus): NdisStatus => {
-      if (status === NDIS_STATUS.SUCCESS) {
-        m.mergedPacketFilter = merged.filter;
-        m.mergedMulticast = merged.list;
-      }
+      // A failed set leaves the miniport's settings unknown: the next change sends both again.
+      if (status !== NDIS_STATUS.SUCCESS) m.mergedSettingsStale = true;
       if (pended) {
         if (held) this.scheduler.release();
         r.completed = true;
@@ -1917,6 +2075,16 @@ export class Ndis {
   // Resources: pools, timers, work items, configuration, DPCs
   // =============================================================================================
 
+  /** The NDIS functions documented for IRQL = PASSIVE_LEVEL only (SDV's Irql_* rules). */
+  private requirePassive(handle: object | null, driver: string, call: string): void {
+    if (this.scheduler.irql === PASSIVE_LEVEL || this.verifyLevel === 0) return;
+    let object = '';
+    if (handle instanceof MiniportBlock) [driver, object] = [handle.driver.name, handle.name];
+    else if (handle instanceof FilterModule) [driver, object] = [handle.driver.name, handle.name];
+    else if (handle instanceof OpenBlock) [driver, object] = [handle.protocol.name, handle.name];
+    this.violate(RULE.IRQL, driver === '' ? '?' : driver, object, null, `${call} called at DISPATCH_LEVEL; it may be called only at PASSIVE_LEVEL`, call);
+  }
+
   private resourcesOf(handle: object): DriverResources | null {
     if (handle instanceof MiniportBlock) return handle.resources;
     if (handle instanceof FilterModule || handle instanceof OpenBlock) return handle.resources;
@@ -1938,6 +2106,7 @@ export class Ndis {
     pool.ownerId = this.ownerIdOf(ndisHandle);
     this.resourcesOf(ndisHandle)?.nblPools.add(pool);
     this.nblPools.add(pool);
+    if (this.verifyLevel !== 0) this.verifier.poolCreated?.(pool, ndisHandle);
     return pool;
   }
 
@@ -1952,15 +2121,17 @@ export class Ndis {
   freeNetBufferListPool(pool: NetBufferListPool): void {
     if (pool.outstanding > 0) {
       const nbl = pool.outstandingNetBufferLists()[0] ?? null;
-      this.violate(RULE.NBL_LEAKED, '?', `pool '${pool.poolTag}'`, nbl, `NdisFreeNetBufferListPool with ${pool.outstanding} NBL(s) still allocated (0x7C LEAKED_NBL)${nbl !== null ? `; the first is held by ${this.moduleName(nbl.owner)}` : ''}`, 'NdisFreeNetBufferListPool');
+      this.violate(RULE.NBL_LEAKED, this.modules.get(pool.ownerId)?.driver ?? '?', `pool '${pool.poolTag}' of ${this.moduleName(pool.ownerId)}`, nbl, `NdisFreeNetBufferListPool with ${pool.outstanding} NBL(s) still allocated (0x7C LEAKED_NBL)${nbl !== null ? `; the first is held by ${this.moduleName(nbl.owner)}` : ''}`, 'NdisFreeNetBufferListPool');
     }
-    pool.free();
+    // Reported (and not thrown: the verifier logs or counts): the pool is retired with its leaks.
+    pool.free(this.verifyLevel !== 0);
   }
 
   /** Models NdisAllocateNetBufferPool. */
   allocateNetBufferPool(ndisHandle: object, parameters: NetBufferPoolParameters): NetBufferPool {
     const pool = new NetBufferPool(parameters);
     this.resourcesOf(ndisHandle)?.nbPools.add(pool);
+    if (this.verifyLevel !== 0) this.verifier.poolCreated?.(pool, ndisHandle);
     return pool;
   }
 
@@ -2013,8 +2184,28 @@ export class Ndis {
     return this.scheduler.queueDpc(dpc, processor);
   }
 
+  /**
+   * Models NdisAllocateMemoryWithTagPriority: zeroed memory recorded against the handle (adapter,
+   * filter module, binding), or null when the allocation fails (the verifier's low-resource
+   * simulation can make it fail).
+   */
+  allocateMemoryWithTagPriority(ndisHandle: object, length: number, tag: number, _priority = 0): Uint8Array | null {
+    if (!Number.isInteger(length) || length < 0) throw new NdisError('ERR_NDIS_INVALID_PARAMETER', `NdisAllocateMemoryWithTagPriority: length must be a non-negative integer. Received ${length}.`);
+    if (this.verifyLevel !== 0 && this.verifier.failMemoryAllocation?.(ndisHandle, length) === true) return null;
+    const block = new Uint8Array(length);
+    this.resourcesOf(ndisHandle)?.memory.set(block, tag);
+    return block;
+  }
+
+  /** Models NdisFreeMemory (with the handle the block was allocated for). */
+  freeMemory(ndisHandle: object, block: Uint8Array): void {
+    const r = this.resourcesOf(ndisHandle);
+    if (r !== null && !r.memory.delete(block)) throw new NdisError('ERR_NDIS_INVALID_PARAMETER', 'NdisFreeMemory: the block was not allocated for this handle, or was freed already');
+  }
+
   /** Models NdisOpenConfigurationEx: opens the adapter's configuration (its registry keywords). */
   openConfigurationEx(ndisHandle: object): ConfigurationHandle {
+    this.requirePassive(ndisHandle, '', 'NdisOpenConfigurationEx');
     const r = this.resourcesOf(ndisHandle);
     const values = ndisHandle instanceof MiniportBlock ? ndisHandle.configuration : {};
     const h = new ConfigurationHandle(values);
@@ -2024,6 +2215,7 @@ export class Ndis {
 
   /** Models NdisReadConfiguration: the value of a keyword, or null (NDIS_STATUS_FAILURE) when absent. */
   readConfiguration(config: ConfigurationHandle, keyword: string): string | number | null {
+    this.requirePassive(null, '', 'NdisReadConfiguration');
     if (config.closed) throw new NdisError('ERR_NDIS_ILLEGAL_STATE', 'NdisReadConfiguration on a closed configuration handle');
     const v = config.values[keyword];
     return v === undefined ? null : v;
@@ -2031,6 +2223,7 @@ export class Ndis {
 
   /** Models NdisCloseConfiguration. */
   closeConfiguration(config: ConfigurationHandle): void {
+    this.requirePassive(null, '', 'NdisCloseConfiguration');
     config.closed = true;
   }
 
@@ -2073,17 +2266,23 @@ export class Ndis {
     const deadline = s.nowMs() + timeoutMs;
     let done = false;
     let idleTurns = 0;
+    const errorsBefore = this.asyncErrors.length;
     s.hold();
+    this.waiters++;
     try {
       const guard = new Promise<never>((_, reject) => {
         const check = (): void => {
           if (done) return;
+          if (this.asyncErrors.length > errorsBefore) {
+            reject(this.asyncErrors[errorsBefore]);
+            return;
+          }
           if (s.nowMs() > deadline) {
             reject(new NdisError('ERR_NDIS_TIMEOUT', `gave up waiting after ${timeoutMs} ms of ${s.mode} time`));
             return;
           }
-          // Virtual time with nothing ready and no timer armed will never settle the wait.
-          if (s.mode === 'virtual' && !s.hasReadyWork() && s.nextTimerDue() === Infinity) {
+          // Virtual time with nothing ready and no timer or watchdog due will never settle the wait.
+          if (s.mode === 'virtual' && !s.hasReadyWork() && s.nextWakeup() === Infinity) {
             if (++idleTurns > 2000) {
               reject(new NdisError('ERR_NDIS_TIMEOUT', `nothing left to run at ${s.nowMs().toFixed(3)} ms of virtual time: no DPC, work item or timer can settle this wait`));
               return;
@@ -2098,6 +2297,7 @@ export class Ndis {
       return await Promise.race([promise, guard]);
     } finally {
       done = true;
+      this.waiters--;
       s.release();
     }
   }
@@ -2106,17 +2306,30 @@ export class Ndis {
   async sleep(ms: number): Promise<void> {
     const s = this.scheduler;
     if (s.mode === 'virtual') {
-      const t = this.allocateTimerObject(this, () => undefined, null, 'sleep');
       let fired!: () => void;
       const p = new Promise<void>((r) => (fired = r));
       const timer = this.scheduler.allocateTimerObject(() => fired(), null, null, 'sleep');
       this.scheduler.setTimerObject(timer, -Math.round(ms * 10_000));
-      this.freeTimerObject(t);
-      await this.until(p, ms + 1);
+      try {
+        await this.until(p, ms + 1);
+      } finally {
+        this.scheduler.cancelTimerObject(timer);
+        this.scheduler.freeTimerObject(timer);
+      }
       return;
     }
     await new Promise((r) => setTimeout(r, ms));
   }
+}
+
+/** A pool tag as its four characters (NDIS tags read backwards in memory: 'Tset' shows as 'tesT'). */
+function tagName(tag: number): string {
+  let out = '';
+  for (let i = 0; i < 4; i++) {
+    const c = (tag >>> (8 * i)) & 0xff;
+    out += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '.';
+  }
+  return `'${out}'`;
 }
 
 function sameMac(a: Uint8Array, b: Uint8Array): boolean {

@@ -3,7 +3,7 @@
  * and the demultiplexer at the top of an adapter's stack that delivers receives and send
  * completions to the right bindings.
  */
-import type { NetBufferList } from '../nbl/net-buffer-list.js';
+import { NBL_HANDOFF, type NetBufferList } from '../nbl/net-buffer-list.js';
 import { NDIS_NBL_FLAGS, NDIS_RECEIVE_FLAGS } from '../nbl/flags.js';
 import type { ProtocolDriverCharacteristics } from './characteristics.js';
 import type { CompleteTarget, ReceiveTarget } from './datapath.js';
@@ -169,7 +169,7 @@ export class ProtocolDemux implements ReceiveTarget, CompleteTarget {
       // One binding whose filter is what the miniport applied: hand the chain on whole.
       if (open.dataPathOpen && ((receiveFlags & NDIS_RECEIVE_FLAGS.PERFECT_FILTERED) !== 0 || (open.packetFilter & NDIS_PACKET_TYPE.PROMISCUOUS) !== 0) && open.frameTypes.length === 0) {
         open.counters.receives += count;
-        if (ndis.verifyLevel >= 2) ndis.checks.transferChain(nbl, open.id, 'ProtocolReceiveNetBufferLists', open);
+        if (ndis.verifyLevel >= 2) ndis.checks.transferChain(nbl, open.id, 'ProtocolReceiveNetBufferLists', open, NBL_HANDOFF.Receive);
         open.receiveHandler(open.context, nbl, portNumber, count, receiveFlags);
         return;
       }
@@ -260,7 +260,7 @@ export class ProtocolDemux implements ReceiveTarget, CompleteTarget {
       open.rxTail = null;
       open.rxCount = 0;
       open.counters.receives += n;
-      if (ndis.verifyLevel >= 2) ndis.checks.transferChain(head, open.id, 'ProtocolReceiveNetBufferLists', open);
+      if (ndis.verifyLevel >= 2) ndis.checks.transferChain(head, open.id, 'ProtocolReceiveNetBufferLists', open, NBL_HANDOFF.Receive);
       open.protocol.chars.receiveNetBufferLists(open.context, head, portNumber, n, receiveFlags);
     }
     if (dropHead !== null && !resources) {

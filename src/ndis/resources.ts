@@ -9,4 +9,6 @@ export class DriverResources {
   readonly timers = new Set<NdisTimerObject>();
   readonly workItems = new Set<NdisIoWorkItem>();
   readonly configurations = new Set<object>();
+  /** Blocks from NdisAllocateMemoryWithTagPriority not yet given to NdisFreeMemory, with their tags. */
+  readonly memory = new Map<Uint8Array, number>();
 }

@@ -46,5 +46,5 @@ export const RULE = {
   CONFIG_NOT_CLOSED: 'RES-003',
   POOL_NOT_FREED: 'RES-004',
   IRQL: 'RES-005',
-  SPINLOCK: 'RES-006',
+  MEMORY_NOT_FREED: 'RES-006',
 } as const;

@@ -27,6 +27,27 @@ export interface NdisVerifierHooks {
   readonly level: number;
   /** Reports a violation of rule `ruleId`. May throw (the default in tests). */
   violation(ruleId: string, detail: ViolationDetail): void;
+  /**
+   * A receive indication leaves a miniport (`originator` is its MiniportBlock) or a filter module
+   * (NdisFIndicateReceiveNetBufferLists). Called when the level is not off; cheap checks look at the
+   * head of the chain, full checks at every NBL.
+   */
+  receiveIndicated?(originator: object, chain: NetBufferList, count: number, receiveFlags: number, call: string): void;
+  /** A chain reaches MiniportSendNetBufferLists (full level). */
+  sendReachesMiniport?(miniport: object, chain: NetBufferList, sendFlags: number): void;
+  /** Receive NBLs reach MiniportReturnNetBufferLists, every holder done with them (full level; poisoning). */
+  receivesReturned?(miniport: object, chain: NetBufferList): void;
+  /** A NET_BUFFER_LIST or NET_BUFFER pool was created through the runtime (low-resource simulation). */
+  poolCreated?(pool: object, owner: object): void;
+  /** Low-resource simulation: whether this memory allocation (NdisAllocateMemoryWithTagPriority) fails. */
+  failMemoryAllocation?(owner: object, length: number): boolean;
+  /** The verifier is attached to a runtime (installs its watchdog). */
+  attached?(ndis: object): void;
+  /**
+   * Something the watchdogs time began: an OID reached a miniport, sends became pending, a filter
+   * pause started. The verifier makes sure its watchdog will look.
+   */
+  watch?(): void;
 }
 
 /** Verifier levels. */

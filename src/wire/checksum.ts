@@ -27,24 +27,46 @@ const WORD_PATH_MIN = 32;
 /** Words summed into one float64 accumulator before folding (2^20 * 2^32 < 2^53). */
 const WORDS_PER_CHUNK = 1 << 20;
 
-// The last array summed by the word loop, its byteOffset, and a Uint32Array over its ArrayBuffer.
-// Reading `byteOffset` and `buffer` of a typed array costs several nanoseconds per access in
-// Node 20, so both are kept for the array last seen (one slab serves many packets).
+// The arrays last summed by the word loop (two: a stack sums its receive and its send buffers in
+// turn), each with its byteOffset and a Uint32Array over its ArrayBuffer. Reading `byteOffset` and
+// `buffer` of a typed array costs several nanoseconds per access in Node 20, and building a view
+// allocates, so both are kept per array (one slab serves many packets). Slot 0 is the most recent.
 let cachedBytes: Uint8Array | null = null;
 let cachedBase = 0;
 let cachedBuffer: ArrayBufferLike | null = null;
 let cachedWords: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+let otherBytes: Uint8Array | null = null;
+let otherBase = 0;
+let otherBuffer: ArrayBufferLike | null = null;
+let otherWords: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 
 function refreshWords(b: Uint8Array, endWord: number): void {
   if (b !== cachedBytes) {
-    cachedBytes = b;
-    cachedBase = b.byteOffset;
-  }
-  const buffer = b.buffer;
-  if (buffer !== cachedBuffer || endWord > cachedWords.length) {
+    // Swap the two slots; the array is now in slot 0 if it was in slot 1.
+    const bytes = otherBytes;
+    const base = otherBase;
+    const buffer = otherBuffer;
+    const words = otherWords;
+    otherBytes = cachedBytes;
+    otherBase = cachedBase;
+    otherBuffer = cachedBuffer;
+    otherWords = cachedWords;
+    cachedBytes = bytes;
+    cachedBase = base;
     cachedBuffer = buffer;
-    cachedWords = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+    cachedWords = words;
+    if (b !== cachedBytes) {
+      cachedBytes = b;
+      cachedBase = b.byteOffset;
+      const buf = b.buffer;
+      if (buf !== cachedBuffer) {
+        cachedBuffer = buf;
+        cachedWords = buf === otherBuffer ? otherWords : new Uint32Array(buf, 0, buf.byteLength >>> 2);
+      }
+    }
   }
+  const buffer = cachedBuffer!;
+  if (endWord > cachedWords.length) cachedWords = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
 }
 
 function swap16(x: number): number {

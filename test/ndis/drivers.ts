@@ -142,6 +142,9 @@ export class RawBinding {
   pool!: NetBufferListPool;
   completed = 0;
   completionStatuses: number[] = [];
+  /** Keep completed sends in `kept` (to send them again) instead of freeing them. */
+  keepCompleted = false;
+  readonly kept: NetBufferList[] = [];
   adapterName = '';
   /** Receive flags of each indication. */
   readonly flags: number[] = [];
@@ -243,6 +246,12 @@ export function rawProtocol(ndis: Ndis, name: string, log: string[], bindings: M
         const next: NetBufferList | null = x.next;
         b.completed++;
         b.completionStatuses.push(x.status);
+        if (b.keepCompleted) {
+          x.next = null;
+          b.kept.push(x);
+          x = next;
+          continue;
+        }
         const mdl = x.firstNetBuffer!.mdlChain!;
         b.pool.freeNetBufferList(x);
         ndisFreeMdl(mdl);

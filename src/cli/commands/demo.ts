@@ -19,13 +19,14 @@ export const demoCommand: Command = {
         json: { type: 'boolean' },
         seed: { type: 'string' },
         frames: { type: 'string' },
+        verify: { type: 'string' },
       },
       strict: true,
     });
     if (values.help === true) {
       process.stdout.write(
         [
-          'usage: ndis demo [--json] [--seed N] [--frames N]',
+          'usage: ndis demo [--json] [--seed N] [--frames N] [--verify=off|cheap|full]',
           '',
           'Builds two hosts on a virtual hub (virtual miniport, passthrough filter, ndisprot), exchanges',
           'frames, inserts and removes a filter while traffic flows, and prints a summary. Exit code 1 when',
@@ -34,6 +35,8 @@ export const demoCommand: Command = {
           '  --json       print the summary as one JSON object',
           '  --seed N     scheduler seed (default 1)',
           '  --frames N   frames each host sends (default 200)',
+          '  --verify L   verifier level: off, cheap (default: constant-time checks) or full (every NBL,',
+          '               buffer layouts, watchdogs); a violation fails the demo',
           '',
         ].join('\n'),
       );
@@ -45,7 +48,12 @@ export const demoCommand: Command = {
       process.stderr.write('ndis demo: --seed and --frames take positive integers\n');
       return 2;
     }
-    const summary = await runNetworkDemo({ seed, frames, quiet: values.json === true });
+    const verify = values.verify ?? 'cheap';
+    if (verify !== 'off' && verify !== 'cheap' && verify !== 'full') {
+      process.stderr.write(`ndis demo: --verify takes off, cheap or full (got '${verify}')\n`);
+      return 2;
+    }
+    const summary = await runNetworkDemo({ seed, frames, quiet: values.json === true, verify });
     if (values.json === true) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else process.stdout.write(summary.text);
     return summary.ok ? 0 : 1;

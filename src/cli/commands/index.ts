@@ -1,5 +1,6 @@
 /** The registry of `ndis` commands. */
 import { demoCommand } from './demo.js';
+import { verifierRulesCommand } from './verifier.js';
 import { hostCommand } from './host.js';
 import { upCommand } from './up.js';
 import { captureCommand } from './capture.js';
@@ -14,4 +15,4 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-export const commands: Command[] = [demoCommand, hostCommand, upCommand, captureCommand, replayCommand];
+export const commands: Command[] = [demoCommand, verifierRulesCommand, hostCommand, upCommand, captureCommand, replayCommand];

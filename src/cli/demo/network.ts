@@ -6,6 +6,7 @@ import { VirtualMiniportDriver } from '../../drivers/miniport/virtual/index.js';
 import { PassthroughFilter } from '../../drivers/filter/passthrough/index.js';
 import { NdisProt, NDISPROT_ETHERTYPE, type NdisProtBinding } from '../../drivers/protocol/ndisprot/index.js';
 import { Progress } from '../progress.js';
+import { Verifier, type VerifyLevelName } from '../../verifier/index.js';
 
 /** What the demo reports. */
 export interface NetworkDemoSummary {
@@ -46,9 +47,11 @@ function frameFrom(src: MiniportBlock, dst: MiniportBlock, seq: number): Uint8Ar
 }
 
 /** Runs the demo network and returns its summary. */
-export async function runNetworkDemo(options: { seed: number; frames: number; quiet: boolean }): Promise<NetworkDemoSummary> {
+export async function runNetworkDemo(options: { seed: number; frames: number; quiet: boolean; verify?: VerifyLevelName }): Promise<NetworkDemoSummary> {
   const progress = new Progress(options.quiet);
-  const ndis = new Ndis({ seed: options.seed });
+  // The verifier counts what it finds (and logs it unless quiet); violations fail the demo.
+  const verifier = new Verifier({ level: options.verify ?? 'cheap', action: options.quiet ? 'count' : 'log' });
+  const ndis = new Ndis({ seed: options.seed, verifier });
   progress.step('registering drivers: virtual miniport, passthrough filter, ndisprot');
   const virt = new VirtualMiniportDriver(ndis);
   const filter = new PassthroughFilter(ndis, { name: 'passthrough', filterClass: 'custom' });
@@ -138,7 +141,8 @@ export async function runNetworkDemo(options: { seed: number; frames: number; qu
   await ndis.shutdown();
   const nblsLeaked = ndis.outstandingNbls();
   progress.done();
-  const ok = lost === 0 && nblsOutstanding === 0 && nblsLeaked === 0 && hosts.every((h) => h.framesWritten === options.frames);
+  const violations = verifier.count();
+  const ok = lost === 0 && nblsOutstanding === 0 && nblsLeaked === 0 && violations === 0 && hosts.every((h) => h.framesWritten === options.frames);
   const lines = [
     'ndis demo: two hosts on a virtual hub (virtual miniport + passthrough filter + ndisprot)',
     '',
@@ -151,10 +155,11 @@ export async function runNetworkDemo(options: { seed: number; frames: number; qu
     `  adapter states: ${hosts[0]!.states.join(' -> ')}`,
     `  frames refused by a receiving stack while it paused (counted drops): ${dropped}; frames lost: ${lost}`,
     `  NBLs outstanding after the traffic: ${nblsOutstanding}; NBLs leaked after shutdown: ${nblsLeaked}`,
+    `  verifier (${options.verify ?? 'cheap'}): ${violations} violation(s)`,
     `  virtual time: ${virtualTimeMs.toFixed(1)} ms (seed ${options.seed})`,
     '',
-    ok ? 'ok: every frame arrived and every NBL came home' : 'FAILED: something was lost',
+    ok ? 'ok: every frame arrived and every NBL came home' : violations > 0 ? 'FAILED: the verifier found rule violations' : 'FAILED: something was lost',
     '',
   ];
-  return { ok, seed: options.seed, hosts, framesLost: lost, framesDropped: dropped, filterInsertions: insertions, nblsOutstanding, nblsLeaked, virtualTimeMs, violations: 0, text: lines.join('\n') };
+  return { ok, seed: options.seed, hosts, framesLost: lost, framesDropped: dropped, filterInsertions: insertions, nblsOutstanding, nblsLeaked, virtualTimeMs, violations, text: lines.join('\n') };
 }

@@ -92,6 +92,14 @@ export class NdisIoWorkItem {
 }
 
 /** Scheduler options. */
+/** A periodic check the scheduler runs on its clock (see Scheduler.watchdog). */
+export interface SchedulerWatchdog {
+  /** When it wants to run next (100-ns units), or Infinity. */
+  readonly dueTicks: number;
+  /** Runs the check (at DISPATCH_LEVEL, like a timer); it sets its next due time. */
+  run(): void;
+}
+
 export interface SchedulerOptions {
   /** Number of processors (default 4). */
   processors?: number;
@@ -191,6 +199,12 @@ export class Scheduler {
   private running = false;
   private stopped = false;
   private readonly pumpFn = (): void => this.pump();
+  /**
+   * A watchdog (the verifier's NdisTimed* checks): run when the clock reaches `dueTicks`, like a
+   * timer, but without a timer object (it belongs to no driver and draws nothing from the seeded
+   * choices, so attaching one does not change a run's interleaving).
+   */
+  watchdog: SchedulerWatchdog | null = null;
   /** Errors thrown by work run from the event loop (they cannot propagate to a caller). */
   readonly asyncErrors: unknown[] = [];
   /** Called with an error thrown by work the event loop ran; default rethrows on the next tick. */
@@ -298,6 +312,18 @@ export class Scheduler {
   /** Armed timers (resource accounting). */
   armedTimers(): NdisTimerObject[] {
     return [...this.timers];
+  }
+
+  /** The watchdog's due time moved earlier: real-time mode re-arms its wake-up. */
+  watchdogChanged(): void {
+    if (this.mode === 'realtime' && !this.stopped) this.armRealTimer();
+  }
+
+  /** Due time (100-ns units) of the next timer or watchdog check, or Infinity. */
+  nextWakeup(): number {
+    const t = this.timers.length === 0 ? Infinity : this.timers[0]!.due;
+    const w = this.watchdog === null ? Infinity : this.watchdog.dueTicks;
+    return t < w ? t : w;
   }
 
   /** Due time (100-ns units) of the next timer, or Infinity. */
@@ -420,13 +446,25 @@ export class Scheduler {
     }
   }
 
-  /** Fires every timer whose due time has come (at the current clock). Returns how many fired. */
+  /** Fires every timer whose due time has come (at the current clock), then a due watchdog. Returns how many ran. */
   fireDueTimers(): number {
     const now = this.now();
     let n = 0;
     while (this.timers.length > 0 && this.timers[0]!.due <= now) {
       this.fireTimer(this.timers[0]!);
       n++;
+      this.drain(1_000_000);
+    }
+    const w = this.watchdog;
+    if (w !== null && w.dueTicks <= now) {
+      n++;
+      const prevIrql = this.irql;
+      this.irql = DISPATCH_LEVEL;
+      try {
+        w.run();
+      } finally {
+        this.irql = prevIrql;
+      }
       this.drain(1_000_000);
     }
     return n;
@@ -455,8 +493,8 @@ export class Scheduler {
     if (this.mode !== 'virtual') throw new NdisError('ERR_NDIS_ILLEGAL_STATE', 'advance() is for the virtual clock; in real-time mode time passes by itself');
     const target = this.clock + Math.round(ms * TICKS_PER_MS);
     this.runUntilIdle();
-    while (this.timers.length > 0 && this.timers[0]!.due <= target) {
-      this.clock = Math.max(this.clock, this.timers[0]!.due);
+    for (let due = this.nextWakeup(); due <= target; due = this.nextWakeup()) {
+      this.clock = Math.max(this.clock, due);
       this.fireDueTimers();
       this.runUntilIdle();
     }
@@ -515,9 +553,10 @@ export class Scheduler {
           if (this.fireDueTimers() > 0) continue;
           break;
         }
-        // Virtual: nothing ready. Fire the next timer only while somebody waits.
-        if (this.holds > 0 && this.timers.length > 0) {
-          this.clock = Math.max(this.clock, this.timers[0]!.due);
+        // Virtual: nothing ready. Fire the next timer (or watchdog) only while somebody waits.
+        const next = this.nextWakeup();
+        if (this.holds > 0 && next !== Infinity) {
+          this.clock = Math.max(this.clock, next);
           this.fireDueTimers();
           budget -= 1;
           // Yield after each timer so that waiters whose promise settled can release their hold.
@@ -535,12 +574,12 @@ export class Scheduler {
       this.running = false;
     }
     if (this.stopped) return;
-    if (this.hasReadyWork() || (this.mode === 'virtual' && this.holds > 0 && this.timers.length > 0)) this.kick();
+    if (this.hasReadyWork() || (this.mode === 'virtual' && this.holds > 0 && this.nextWakeup() !== Infinity)) this.kick();
     else if (this.mode === 'realtime') this.armRealTimer();
   }
 
   private armRealTimer(): void {
-    const due = this.nextTimerDue();
+    const due = this.nextWakeup();
     if (due === this.realTimerDue && this.realTimer !== null) return;
     if (this.realTimer !== null) clearTimeout(this.realTimer);
     this.realTimer = null;

@@ -35,12 +35,11 @@ import {
   NDIS_SEND_COMPLETE_FLAGS,
   NblQueue,
   netBufferData,
-  ndisAllocateMdl,
-  ndisFreeMdl,
+  freeMdlChain,
+  mdlChainFromBytes,
   type NetBufferList,
   type NetBufferPool,
   type NetBufferListPool,
-  type Mdl,
 } from '../../../nbl/index.js';
 
 /** How the programmable miniport answers an OID: a status, or 'pend' to complete it later. */
@@ -73,6 +72,8 @@ export interface ProgrammableOptions {
   autoCompleteSends?: boolean;
   /** The status MiniportPause returns in 'sync' mode (only SUCCESS/PENDING are legal). */
   pauseReturn?: NdisStatus;
+  /** MiniportResetEx: 'sync' (default) succeeds at once; 'pend' waits for completeReset(). */
+  resetMode?: 'sync' | 'pend';
 }
 
 /** The MiniportAdapterContext of a programmable adapter. */
@@ -94,6 +95,7 @@ export class ProgrammableAdapter {
   /** The test's OID handler; undefined answers the basics and NOT_SUPPORTED otherwise. */
   onOid: ((r: NdisOidRequest) => OidAnswer | undefined) | null = null;
   pausedCount = 0;
+  resets = 0;
   restartedCount = 0;
   packetFilter = 0;
   halted = false;
@@ -109,13 +111,14 @@ export class ProgrammableAdapter {
       restartMode: options.restartMode ?? 'sync',
       autoCompleteSends: options.autoCompleteSends ?? true,
       pauseReturn: options.pauseReturn ?? NDIS_STATUS.SUCCESS,
+      resetMode: options.resetMode ?? 'sync',
     };
     this.pool = ndis.allocateNetBufferListPool(handle, { fAllocateNetBuffer: true, poolTag: 'PgRx' });
   }
 
   /** Builds the NBL for one injected frame (its data in MDLs over a fresh buffer). */
   buildNbl(f: InjectedFrame): NetBufferList {
-    const first = this.buildNb(f.bytes, f.splitAt ?? [], f.backfill ?? 0);
+    const first = mdlChainFromBytes(f.bytes, f.splitAt ?? [], f.backfill ?? 0);
     const nbl = this.pool.allocateNetBufferAndNetBufferList(0, 0, first.chain, first.offset, f.bytes.length);
     if (nbl === null) throw new Error('programmable miniport: receive pool exhausted');
     nbl.nblFlags = f.nblFlags ?? 0;
@@ -125,7 +128,7 @@ export class ProgrammableAdapter {
       const nbPool = this.extraPool ?? (this.extraPool = this.ndis.allocateNetBufferPool(this.handle, { poolTag: 'PgNb' }));
       let last = nbl.firstNetBuffer!;
       for (const bytes of f.extraNetBuffers) {
-        const x = this.buildNb(bytes, [], 0);
+        const x = mdlChainFromBytes(bytes);
         const nb = nbPool.allocateNetBuffer(x.chain, x.offset, bytes.length)!;
         last.next = nb;
         last = nb;
@@ -136,25 +139,6 @@ export class ProgrammableAdapter {
   }
 
   private extraPool: NetBufferPool | null = null;
-
-  private buildNb(bytes: Uint8Array, splitAt: readonly number[], backfill: number): { chain: Mdl; offset: number } {
-    const mem = new Uint8Array(backfill + bytes.length);
-    mem.set(bytes, backfill);
-    const cuts = [...splitAt].filter((c) => c > 0 && c < bytes.length).sort((a, b) => a - b);
-    let head: Mdl | null = null;
-    let tail: Mdl | null = null;
-    let start = 0;
-    for (const end of [...cuts, bytes.length]) {
-      const from = start === 0 ? 0 : backfill + start;
-      const to = backfill + end;
-      const m = ndisAllocateMdl(mem, from, to - from);
-      if (tail === null) head = m;
-      else tail.next = m;
-      tail = m;
-      start = end;
-    }
-    return { chain: head!, offset: backfill };
-  }
 
   /**
    * Indicates frames up the stack as one chain with `flags` (NDIS_RECEIVE_FLAGS_*; DISPATCH_LEVEL is
@@ -177,13 +161,13 @@ export class ProgrammableAdapter {
     first.next = null;
     while (nb !== null) {
       const next = nb.next;
-      freeChain(nb.mdlChain);
+      freeMdlChain(nb.mdlChain);
       this.extraPool!.freeNetBuffer(nb);
       nb = next;
     }
     const chain = first.mdlChain;
     this.pool.freeNetBufferList(nbl);
-    freeChain(chain);
+    freeMdlChain(chain);
   }
 
   /** MiniportReturnNetBufferLists. */
@@ -222,6 +206,31 @@ export class ProgrammableAdapter {
     }
     this.ndis.mSendNetBufferListsComplete(this.handle, chain, this.ndis.scheduler.irql === 2 ? NDIS_SEND_COMPLETE_FLAGS.DISPATCH_LEVEL : 0);
     return n;
+  }
+
+  /** Completes one held send (NdisMSendNetBufferListsComplete for that NBL alone). */
+  completeSend(nbl: NetBufferList, status: NdisStatus = NDIS_STATUS.SUCCESS): void {
+    const rest: NetBufferList[] = [];
+    let found = false;
+    for (let x = this.heldSends.dequeue(); x !== null; x = this.heldSends.dequeue()) {
+      if (x === nbl) found = true;
+      else rest.push(x);
+    }
+    for (const x of rest) this.heldSends.enqueue(x);
+    if (!found) throw new Error('programmable miniport: that NBL is not a held send');
+    nbl.status = status;
+    this.ndis.mSendNetBufferListsComplete(this.handle, nbl, 0);
+  }
+
+  /** MiniportResetEx. */
+  reset(): NdisStatus {
+    this.resets++;
+    return this.options.resetMode === 'pend' ? NDIS_STATUS.PENDING : NDIS_STATUS.SUCCESS;
+  }
+
+  /** Completes a pended reset (NdisMResetComplete). */
+  completeReset(status: NdisStatus = NDIS_STATUS.SUCCESS): void {
+    this.ndis.mResetComplete(this.handle, status, false);
   }
 
   /** Completes a pended OID. */
@@ -282,14 +291,6 @@ export class ProgrammableAdapter {
   }
 }
 
-function freeChain(m: Mdl | null): void {
-  while (m !== null) {
-    const next: Mdl | null = m.next;
-    m.next = null;
-    if (m.allocator !== null) ndisFreeMdl(m);
-    m = next;
-  }
-}
 
 /** The programmable miniport driver: adapters created by a test with chosen options. */
 export class ProgrammableMiniport {
@@ -351,6 +352,7 @@ export class ProgrammableMiniport {
       sendNetBufferLists: (a, nbl) => a.send(nbl),
       returnNetBufferLists: (a, nbl) => a.returned(nbl),
       cancelSend: () => undefined,
+      resetEx: (a) => a.reset(),
       devicePnPEventNotify: () => undefined,
       shutdownEx: () => undefined,
       cancelOidRequest(a, requestId) {

@@ -238,7 +238,7 @@ export class NdisProt {
       bindAdapterEx(_ctx, bindContext, params) {
         if (params.mediaType !== NdisMedium.NdisMedium802_3) return NDIS_STATUS.UNSUPPORTED_MEDIA;
         const b = new NdisProtBinding(self, params);
-        const r = ndis.openAdapterEx(self.handle!, b, { adapterName: params.adapterName, mediumArray: [NdisMedium.NdisMedium802_3] }, bindContext as BindContext);
+        const r = ndis.openAdapterEx((bindContext as BindContext).protocol, b, { adapterName: params.adapterName, mediumArray: [NdisMedium.NdisMedium802_3] }, bindContext as BindContext);
         if (r.status !== NDIS_STATUS.SUCCESS || r.bindingHandle === null) return r.status;
         b.handle = r.bindingHandle;
         b.pool = ndis.allocateNetBufferListPool(r.bindingHandle, { fAllocateNetBuffer: true, poolTag: 'NPrt', initialCount: 32 });
