@@ -1,13 +1,11 @@
 /**
- * The TCP/IP protocol driver as the CLI uses it: what `ndis host` and `ndis up` need of an IP stack
- * (configure an interface, wait for its addresses, ping, TCP sockets, the built-in services, the
- * neighbor tables, statistics), and the loading of the driver from src/drivers/protocol/tcpip.
- *
- * The driver is loaded when a command first needs IP, so that the wires, the capture filter and
- * the pcap miniport work in a build without it; the commands then say that IP is not available.
+ * The TCP/IP protocol driver as the CLI uses it: what `ndis host`, `ndis up` and `ndis replay` need
+ * of an IP stack (configure an interface, wait for its addresses, ping, TCP and UDP sockets, the
+ * built-in services, the neighbor tables, statistics).
  */
 import type { Duplex } from 'node:stream';
 import type { Ndis } from '../ndis/index.js';
+import { TcpIp } from '../drivers/protocol/tcpip/index.js';
 
 /** An interface configuration (what netsh would set). */
 export interface IpInterfaceConfig {
@@ -91,33 +89,8 @@ export interface IpStackOptions {
 /** Creates stacks. */
 export type IpStackFactory = (ndis: Ndis, options: IpStackOptions) => IpStack;
 
-/** Why IP is not available, when it is not. */
-export class IpUnavailableError extends Error {
-  override readonly name = 'IpUnavailableError';
-}
-
-let cached: IpStackFactory | null = null;
-
 /**
- * Loads the TCP/IP protocol driver.
- * @throws IpUnavailableError when this build does not have it.
+ * Creates an instance of the TCP/IP protocol driver (src/drivers/protocol/tcpip) as the CLI sees
+ * it. The assignment checks, at build time, that `TcpIp` offers what the CLI uses.
  */
-export async function loadIpStack(): Promise<IpStackFactory> {
-  if (cached !== null) return cached;
-  // A computed specifier: the driver is optional at build time.
-  const specifier = ['..', 'drivers', 'protocol', 'tcpip', 'index.js'].join('/');
-  let mod: { TcpIp?: new (ndis: Ndis, options: IpStackOptions) => IpStack };
-  try {
-    mod = (await import(specifier)) as typeof mod;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MODULE_NOT_FOUND') {
-      throw new IpUnavailableError('the TCP/IP protocol driver (src/drivers/protocol/tcpip) is not part of this build, so IP addresses, ping and TCP are not available; wires, capture and replay work without it');
-    }
-    throw e;
-  }
-  const TcpIp = mod.TcpIp;
-  if (typeof TcpIp !== 'function') throw new IpUnavailableError('src/drivers/protocol/tcpip does not export the TcpIp protocol driver');
-  cached = (ndis, options) => new TcpIp(ndis, options);
-  return cached;
-}
+export const createIpStack: IpStackFactory = (ndis, options) => new TcpIp(ndis, options);

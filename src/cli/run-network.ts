@@ -7,7 +7,7 @@
 import { createInterface } from 'node:readline';
 import { formatMac } from '../wire/index.js';
 import { NetworkConsole } from './console.js';
-import { IpUnavailableError, loadIpStack, type IpStackFactory } from './ipstack.js';
+import { createIpStack } from './ipstack.js';
 import { Network, TopologyError, describeEvent, needsIp, type NetworkEvent, type TopologySpec } from './topology.js';
 
 /** Options of {@link runNetwork}. */
@@ -23,21 +23,9 @@ export async function runNetwork(spec: TopologySpec, options: RunNetworkOptions)
   const out = (e: NetworkEvent): void => {
     process.stdout.write(options.json ? `${JSON.stringify({ time: new Date().toISOString(), ...e })}\n` : `${describeEvent(e)}\n`);
   };
-  let factory: IpStackFactory | null = null;
-  if (needsIp(spec)) {
-    try {
-      factory = await loadIpStack();
-    } catch (e) {
-      if (e instanceof IpUnavailableError) {
-        process.stderr.write(`${options.command}: ${e.message}\n`);
-        return 2;
-      }
-      throw e;
-    }
-  }
   let net: Network;
   try {
-    net = await Network.build(spec, out, factory);
+    net = await Network.build(spec, out, needsIp(spec) ? createIpStack : null);
   } catch (e) {
     const known = e instanceof TopologyError || (e instanceof Error && ['NdisError', 'TapUnavailableError', 'TapError'].includes(e.name));
     process.stderr.write(`${options.command}: ${e instanceof Error ? e.message : String(e)}\n`);
@@ -74,7 +62,7 @@ export async function runNetwork(spec: TopologySpec, options: RunNetworkOptions)
     });
   });
   const why = await done;
-  const violations = net.verifier.violations.length;
+  const violations = net.verifier.count();
   await net.stop();
   out({ event: 'stopped', reason: why, violations, captures: net.captures.map((c) => ({ packets: c.packets, error: c.error?.message ?? null })) });
   process.stdin.destroy();

@@ -14,16 +14,8 @@
  * neighbors resolved, connections accepted, verifier violations).
  */
 import { readFileSync } from 'node:fs';
-import {
-  MediaConnectState,
-  Ndis,
-  VERIFY_CHEAP,
-  VERIFY_FULL,
-  VERIFY_OFF,
-  type MiniportBlock,
-  type NdisVerifierHooks,
-  type ViolationDetail,
-} from '../ndis/index.js';
+import { MediaConnectState, Ndis, type MiniportBlock } from '../ndis/index.js';
+import { Verifier } from '../verifier/index.js';
 import { VirtualMiniportDriver } from '../drivers/miniport/virtual/index.js';
 import { VxlanMiniportDriver, formatEndpoint, parseEndpoint } from '../drivers/miniport/vxlan/index.js';
 import { TapMiniportDriver } from '../drivers/miniport/tap/index.js';
@@ -246,9 +238,14 @@ export function readTopology(path: string): TopologySpec {
   return checkTopology(value);
 }
 
-/** Whether any adapter of the topology asks for IP (and so needs the TCP/IP driver). */
+/** Whether a host has addresses or services (and so runs the TCP/IP protocol driver). */
+export function hostNeedsIp(h: HostSpec): boolean {
+  return (h.serve?.length ?? 0) > 0 || h.forwarding === true || h.adapters.some((a) => (a.ip?.length ?? 0) > 0 || (a.ip6?.length ?? 0) > 0);
+}
+
+/** Whether any host of the topology runs the TCP/IP protocol driver. */
 export function needsIp(spec: TopologySpec): boolean {
-  return spec.hosts.some((h) => (h.serve?.length ?? 0) > 0 || h.adapters.some((a) => (a.ip?.length ?? 0) > 0 || (a.ip6?.length ?? 0) > 0));
+  return spec.hosts.some(hostNeedsIp);
 }
 
 /** An event of a running network. */
@@ -257,22 +254,6 @@ export interface NetworkEvent {
   host?: string;
   adapter?: string;
   [key: string]: unknown;
-}
-
-/** A verifier that reports each violation as an event and counts it, instead of throwing. */
-export class ReportingVerifier implements NdisVerifierHooks {
-  readonly level: number;
-  readonly violations: { ruleId: string; detail: ViolationDetail }[] = [];
-  constructor(
-    level: number,
-    private readonly report: (e: NetworkEvent) => void,
-  ) {
-    this.level = level;
-  }
-  violation(ruleId: string, detail: ViolationDetail): void {
-    this.violations.push({ ruleId, detail });
-    this.report({ event: 'violation', rule: ruleId, driver: detail.driver, object: detail.object, call: detail.call, message: detail.message });
-  }
 }
 
 /** One adapter as built. */
@@ -300,7 +281,8 @@ export class Network {
   readonly ndis: Ndis;
   readonly hosts: RunningHost[] = [];
   readonly captures: CaptureFilter[] = [];
-  readonly verifier: ReportingVerifier;
+  /** The NDIS verifier: each violation is reported as an event and counted, never thrown. */
+  readonly verifier: Verifier;
   private readonly virtual: VirtualMiniportDriver;
   private readonly vxlan: VxlanMiniportDriver;
   private readonly tap: TapMiniportDriver;
@@ -314,8 +296,7 @@ export class Network {
     readonly spec: TopologySpec,
     readonly report: (e: NetworkEvent) => void,
   ) {
-    const level = spec.verify === 'off' ? VERIFY_OFF : spec.verify === 'full' ? VERIFY_FULL : VERIFY_CHEAP;
-    this.verifier = new ReportingVerifier(level, report);
+    this.verifier = new Verifier({ level: spec.verify ?? 'cheap', action: 'log', log: (text) => report({ event: 'violation', report: text }) });
     this.ndis = new Ndis({ mode: 'realtime', verifier: this.verifier });
     this.ndis.scheduler.onAsyncError = (err) => report({ event: 'error', message: err instanceof Error ? err.message : String(err) });
     this.virtual = new VirtualMiniportDriver(this.ndis);
@@ -361,7 +342,7 @@ export class Network {
         this.captures.push(capture);
       }
       let stack: IpStack | null = null;
-      if (ipFactory !== null) {
+      if (ipFactory !== null && hostNeedsIp(h)) {
         stack = ipFactory(ndis, { name: `tcpip-${h.name}`, adapters: adapterNames, ...(h.forwarding !== undefined ? { forwarding: h.forwarding } : {}) });
         await stack.register();
       }
@@ -507,7 +488,7 @@ export function describeEvent(e: NetworkEvent): string {
     case 'connection':
       return `${who}${String(e.service)} connection from ${String(e.from)}`;
     case 'violation':
-      return `${who}verifier: ${String(e.rule)} ${String(e.message)} [driver ${String(e.driver)}, ${String(e.object)}, in ${String(e.call)}]`;
+      return `${who}verifier: ${String(e['report'])}`;
     default: {
       const { event, host: _h, ...rest } = e;
       const parts = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);

@@ -1,8 +1,8 @@
 /**
  * `ndis up`: topology files checked with messages that name the bad field, every example in
  * examples/ valid, a layer-2 network (no IP needed) run and stopped from standard input with its
- * capture readable, and — when the TCP/IP driver is in the build — two hosts on a hub pinging and
- * fetching the status page through the console, and the router example forwarding.
+ * capture readable, two hosts on a hub pinging and fetching the status page through the console,
+ * and the router example forwarding.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,23 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkTopology, TopologyError } from '../../src/cli/topology.js';
-import { IpUnavailableError, loadIpStack } from '../../src/cli/ipstack.js';
 import { readCaptureFile } from '../../src/pcap/index.js';
 import { JsonChild } from '../interop/lib/child.js';
 import { tsharkInterface, tsharkSkipReason } from '../interop/lib/tshark.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const examples = fileURLToPath(new URL('../../../examples/', import.meta.url));
-
-async function ipAvailable(): Promise<boolean> {
-  try {
-    await loadIpStack();
-    return true;
-  } catch (e) {
-    if (e instanceof IpUnavailableError) return false;
-    throw e;
-  }
-}
 
 function up(dir: string, topology: unknown, ...args: string[]): JsonChild {
   const file = join(dir, 'topology.json');
@@ -107,20 +96,7 @@ test('a layer-2 network runs, reports where each adapter is, stops on "quit", an
   }
 });
 
-test('two hosts on a hub ping and fetch each other through the console; the router example forwards (needs the TCP/IP driver)', async (t) => {
-  if (!(await ipAvailable())) {
-    // Without the driver, asking for addresses fails with a message saying so.
-    const dir = mkdtempSync(join(tmpdir(), 'ndis-cli-up-'));
-    try {
-      const r = spawnSync(process.execPath, [cli, 'up', join(examples, 'two-hosts.json')], { encoding: 'utf8', cwd: dir, timeout: 20_000 });
-      assert.equal(r.status, 2);
-      assert.match(r.stderr, /TCP\/IP protocol driver .* is not part of this build/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-    t.skip('the TCP/IP protocol driver is not part of this build');
-    return;
-  }
+test('two hosts on a hub ping and fetch each other through the console; the router example forwards', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ndis-cli-up-'));
   try {
     const child = new JsonChild(spawn(process.execPath, [cli, 'up', join(examples, 'two-hosts.json'), '--json'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] }));

@@ -17,7 +17,6 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { IpUnavailableError, loadIpStack } from '../../src/cli/ipstack.js';
 import { tapUnavailableReason } from '../../src/drivers/miniport/tap/native.js';
 import { JsonChild } from './lib/child.js';
 import { Netns, haveCommand, netnsSkipReason, vethPair, waitUntil } from './lib/netns.js';
@@ -28,18 +27,8 @@ const peerPy = fileURLToPath(new URL('../../../test/interop/lib/peer.py', import
 const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const FIFTY_MB = 50 * 1024 * 1024;
 
-async function ipSkipReason(): Promise<string | null> {
-  try {
-    await loadIpStack();
-    return null;
-  } catch (e) {
-    if (e instanceof IpUnavailableError) return e.message;
-    throw e;
-  }
-}
-
 const missingTool = ['ping', 'curl'].find((c) => !haveCommand(c));
-const baseSkip = netnsSkipReason() ?? (missingTool !== undefined ? `${missingTool} is not installed` : null) ?? tsharkSkipReason() ?? (await ipSkipReason());
+const baseSkip = netnsSkipReason() ?? (missingTool !== undefined ? `${missingTool} is not installed` : null) ?? tsharkSkipReason();
 
 interface SkipContext {
   skip(message?: string): void;

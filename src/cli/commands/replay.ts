@@ -11,7 +11,8 @@ import { NDIS_PACKET_TYPE, Ndis } from '../../ndis/index.js';
 import { CaptureFilter } from '../../drivers/filter/capture/index.js';
 import { NdisProt } from '../../drivers/protocol/ndisprot/index.js';
 import { PcapMiniportDriver } from '../../drivers/miniport/pcap/index.js';
-import { IpUnavailableError, loadIpStack, type IpStack } from '../ipstack.js';
+import { createIpStack, type IpStack } from '../ipstack.js';
+import { Verifier, parseVerifyLevel, type VerifyLevelName } from '../../verifier/index.js';
 
 const USAGE = `usage: ndis replay <file> [options]
 
@@ -30,10 +31,12 @@ options:
   --gw <ip>             IPv4 default gateway
   --capture <file>      capture the stack (pcapng, inbound and outbound)
   --sent <file>         write what the stack sends (pcapng)
+  --verify <level>      NDIS verifier: off, cheap (default), full; violations are counted
   --json                the summary as JSON
   -h, --help            this help
 
-exit status: 0 replayed, 1 the file had damaged parts, 2 usage or environment error
+exit status: 0 replayed, 1 the file had damaged parts or the verifier found violations, 2 usage or
+environment error
 `;
 
 export const replayCommand: Command = {
@@ -59,6 +62,7 @@ export const replayCommand: Command = {
           gw: { type: 'string' },
           capture: { type: 'string' },
           sent: { type: 'string' },
+          verify: { type: 'string' },
         },
         allowPositionals: true,
         strict: true,
@@ -87,28 +91,24 @@ export const replayCommand: Command = {
       return 2;
     }
     const useIp = values.ip !== undefined || values.ip6 !== undefined;
-    let factory = null;
-    if (useIp) {
-      try {
-        factory = await loadIpStack();
-      } catch (e) {
-        if (e instanceof IpUnavailableError) {
-          process.stderr.write(`ndis replay: ${e.message}\n`);
-          return 2;
-        }
-        throw e;
-      }
+    let level: VerifyLevelName;
+    try {
+      level = parseVerifyLevel(values.verify ?? 'cheap');
+    } catch (e) {
+      process.stderr.write(`ndis replay: --verify: ${(e as Error).message}\n`);
+      return 2;
     }
-
-    const ndis = new Ndis(values.realtime === true ? { mode: 'realtime' } : {});
+    // Violations are counted and reported in the summary, not thrown.
+    const verifier = new Verifier({ level, action: 'count' });
+    const ndis = new Ndis(values.realtime === true ? { mode: 'realtime', verifier } : { verifier });
     const capture = values.capture === undefined ? null : new CaptureFilter(ndis, { path: values.capture });
     let listener: NdisProt | null = null;
     let stack: IpStack | null = null;
     const drv = new PcapMiniportDriver(ndis);
     try {
       if (capture !== null) await capture.register();
-      if (factory !== null) {
-        stack = factory(ndis, { name: 'tcpip', adapters: ['pcap0'] });
+      if (useIp) {
+        stack = createIpStack(ndis, { name: 'tcpip', adapters: ['pcap0'] });
         await stack.register();
       } else {
         listener = new NdisProt(ndis, {
@@ -140,9 +140,9 @@ export const replayCommand: Command = {
       }
       a.startReplay();
       const started = performance.now();
-      const virtualStart = ndis.scheduler.nowMs();
       await ndis.until(a.whenFinished(), Number.MAX_SAFE_INTEGER);
-      const fileTimeMs = ndis.scheduler.nowMs() - virtualStart;
+      const fileTimeMs = a.replayFinishedAt - a.replayStartedAt;
+      const wallTimeMs = performance.now() - started;
       // Let the stack answer the last frames.
       await ndis.sleep(100);
       const src = a.source!;
@@ -162,9 +162,10 @@ export const replayCommand: Command = {
         sent: s.ifHCOutUcastPkts + s.ifHCOutMulticastPkts + s.ifHCOutBroadcastPkts,
         written: s.written,
         fileTimeMs: Math.round(fileTimeMs * 1000) / 1000,
-        wallTimeMs: Math.round(performance.now() - started),
+        wallTimeMs: Math.round(wallTimeMs),
         captured: capture?.packets ?? null,
         ipDrops: stack === null ? null : stack.totalDrops(),
+        violations: verifier.count(),
       };
       await ndis.shutdown();
       capture?.close();
@@ -177,10 +178,11 @@ export const replayCommand: Command = {
           ...(summary.delivered !== null ? [`the listener received ${summary.delivered}`] : [`the TCP/IP driver dropped ${String(summary.ipDrops)}`]),
           `the stack sent ${summary.sent}${values.sent !== undefined ? `, written to ${values.sent}` : ''}`,
           ...(summary.captured !== null ? [`captured ${summary.captured} packet(s) to ${values.capture!}`] : []),
+          `verifier (${level}): ${summary.violations} violation(s)`,
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       }
-      return summary.damagedParts > 0 ? 1 : 0;
+      return summary.damagedParts > 0 || summary.violations > 0 ? 1 : 0;
     } catch (e) {
       await ndis.shutdown().catch(() => undefined);
       capture?.close();

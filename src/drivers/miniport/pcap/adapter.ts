@@ -114,6 +114,10 @@ export class PcapAdapter {
   finished = false;
   /** The output interface ID in the pcapng writer. */
   outputInterface = -1;
+  /** Scheduler milliseconds when the replay started, or -1. */
+  replayStartedAt = -1;
+  /** Scheduler milliseconds when the last frame was taken off the file, or -1. */
+  replayFinishedAt = -1;
 
   private state = PAUSED;
   private readonly pool: NetBufferListPool;
@@ -226,6 +230,7 @@ export class PcapAdapter {
   /** Re-anchors the file's clock so that frame `next` is due now. */
   private anchor(): void {
     this.anchorTick = this.ndis.scheduler.now();
+    if (this.replayStartedAt < 0 && this.started) this.replayStartedAt = this.anchorTick / 10_000;
     this.anchorTime = this.source === null || this.next >= this.source.count ? 0 : this.source.times[this.next]!;
   }
 
@@ -310,6 +315,7 @@ export class PcapAdapter {
       this.ndis.mIndicateReceiveNetBufferLists(this.handle, chain, 0, n, NDIS_RECEIVE_FLAGS.DISPATCH_LEVEL);
     }
     if (this.finished) {
+      this.replayFinishedAt = this.ndis.scheduler.nowMs();
       this.resolveFinished();
       return;
     }
