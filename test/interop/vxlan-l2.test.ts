@@ -118,3 +118,35 @@ for (const underlay of [4, 6] as const) {
     }
   });
 }
+
+test('a multicast group as the flood list (RFC 7348 4.2): the kernel floods to the group, ndis-ts joins it and learns the kernel', async (t) => {
+  if (cannotRun(t)) return;
+  const linux = Netns.create('vxm');
+  const host = Netns.create('vxn');
+  let child: JsonChild | null = null;
+  try {
+    const { devA } = vethPair(linux, '10.97.0.1/24', host, '10.97.0.2/24');
+    linux.ip('link', 'add', 'vx0', 'type', 'vxlan', 'id', '77', 'dstport', '4789', 'group', '239.7.7.7', 'local', '10.97.0.1', 'dev', devA);
+    linux.ip('addr', 'add', '192.168.77.1/24', 'dev', 'vx0');
+    linux.ip('link', 'set', 'vx0', 'up');
+    const kernelMac = linux.linkAddress('vx0');
+    child = startHost(host, { vxlan: { vni: 77, remotes: ['239.7.7.7'], local: '10.97.0.2:4789' }, mac: NDIS_MAC, ip4: '192.168.77.2' });
+    await child.waitEvent('ready');
+    const ping = await linux.exec('ping', ['-c', '3', '-i', '0.2', '-W', '2', '192.168.77.2']);
+    assert.equal(ping.code, 0, `ping over the multicast group: ${ping.stdout}${ping.stderr}`);
+    // ndis-ts floods its own ARP request to the group; the kernel answers it directly.
+    child.send('arp 192.168.77.1');
+    assert.equal((await child.waitEvent('arp-reply'))['mac'], kernelMac);
+    child.send('stop');
+    const stats = await child.waitEvent('stats');
+    assert.equal(await child.exit(), 0, child.stderr);
+    const fdb = stats['fdb'] as { mac: string; address: string }[];
+    assert.deepEqual(fdb.map((e) => [e.mac, e.address]), [[kernelMac, '10.97.0.1']], 'learned behind the unicast VTEP address');
+    assert.ok((stats['inBroadcast'] as number) >= 1, 'the kernel ARP request arrived through the group');
+    assert.equal((stats['responder'] as Record<string, number>)['echoReplies'], 3);
+  } finally {
+    child?.kill();
+    linux.remove();
+    host.remove();
+  }
+});

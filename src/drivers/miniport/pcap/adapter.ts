@@ -11,6 +11,7 @@ import {
   NDIS_RECEIVE_FLAGS,
   NDIS_SEND_COMPLETE_FLAGS,
   NblQueue,
+  copyBytes,
   copyOutOfNetBuffer,
   type NetBufferList,
   type NetBufferListPool,
@@ -289,7 +290,7 @@ export class PcapAdapter {
       const rcb = this.freeRcbs.dequeue()!;
       const nb = rcb.firstNetBuffer!;
       const mdl = nb.mdlChain!;
-      mdl.buffer.set(bytes.subarray(at, at + len), mdl.byteOffset);
+      copyBytes(mdl.buffer, mdl.byteOffset, bytes, at, len);
       nb.currentMdl = mdl;
       nb.dataOffset = 0;
       nb.currentMdlOffset = 0;

@@ -11,6 +11,7 @@ import {
   NDIS_RECEIVE_FLAGS,
   NDIS_SEND_COMPLETE_FLAGS,
   NblQueue,
+  copyBytes,
   copyOutOfNetBuffer,
   type NetBufferList,
   type NetBufferListPool,
@@ -214,7 +215,7 @@ export class TapAdapter {
       }
       const nb = rcb.firstNetBuffer!;
       const mdl = nb.mdlChain!;
-      mdl.buffer.set(src.subarray(at, at + len), mdl.byteOffset);
+      copyBytes(mdl.buffer, mdl.byteOffset, src, at, len);
       nb.currentMdl = mdl;
       nb.dataOffset = 0;
       nb.currentMdlOffset = 0;

@@ -6,7 +6,8 @@
  * - A VNI (24 bits), a listening UDP port (4789 by default), IPv4 or IPv6 underlay.
  * - Static remote VTEPs (the flood list) and flood-and-learn: inner source addresses are learned
  *   behind the outer source IP of their frames, aged out after a silence (300 s by default), and
- *   frames to unknown unicast, broadcast and multicast addresses are flooded to the static list.
+ *   frames to unknown unicast, broadcast and multicast addresses are flooded to the static list,
+ *   which may name an IP multicast group (joined, as RFC 7348 4.2 describes).
  * - Inner MTU = underlay MTU - 50 (IPv4: outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8), or - 70
  *   for an IPv6 underlay (IPv6 header of 40); larger sends complete with NDIS_STATUS_INVALID_LENGTH.
  * - Outer UDP source port chosen by a hash of the inner flow (RFC 7348 section 5).
@@ -48,7 +49,7 @@ import { Vtep } from './vtep.js';
 
 export { VxlanAdapter, VxlanStatistics, innerFlowHash } from './adapter.js';
 export { VxlanForwardingTable, VxlanRemote, FdbEntry, FdbCounters, macKey, formatMacKey } from './fdb.js';
-export { Vtep, SendRing, VXLAN_SOURCE_PORT_MIN, VXLAN_SOURCE_PORT_MAX } from './vtep.js';
+export { Vtep, SendRing, VXLAN_SOURCE_PORT_MIN, VXLAN_SOURCE_PORT_MAX, isMulticastAddress } from './vtep.js';
 export { parseEndpoint, formatEndpoint, type UnderlayEndpoint } from './endpoint.js';
 export { VXLAN_SUPPORTED_OIDS } from './oid.js';
 
@@ -61,8 +62,10 @@ export const VXLAN_IPV6_OVERHEAD = 70;
 export interface VxlanOptions {
   /** VXLAN network identifier, 0 to 16777215 (default 1). */
   vni?: number;
-  /** Static remote VTEPs, `ip`, `ip:port` or `[ipv6]:port`: the flood list. */
+  /** Static remote VTEPs, `ip`, `ip:port` or `[ipv6]:port`: the flood list (a multicast group is joined). */
   remotes?: string[];
+  /** TTL of datagrams to a multicast group (default 1). */
+  multicastTtl?: number;
   /** Local address and port to listen on (default 0.0.0.0:4789, or [::]:4789 for IPv6 remotes; port 0: any). */
   local?: string;
   /** UDP destination port for remotes given without one and for learned remotes (default 4789). */
@@ -173,6 +176,7 @@ export class VxlanMiniportDriver {
       slotSize: (VXLAN_HEADER_LENGTH + mtu + 18 + 7) & ~7,
       slotsPerSocket: transmitSlots,
       maxLearnedRemotes: options.fdbCapacity ?? 4096,
+      ...(options.multicastTtl !== undefined ? { multicastTtl: checkInteger(options.multicastTtl, 'multicastTtl', 1, 255) } : {}),
     });
     const configuration: Record<string, string | number> = {
       NetworkAddress: mac,

@@ -9,6 +9,9 @@
  * Each send socket owns a ring of transmit slots in one slab: a frame is copied into a slot (the
  * NIC's "DMA"), the slot goes to dgram, and it is reused once dgram reports the datagram sent.
  * Datagrams of one socket complete in the order they were sent, so the ring frees from its head.
+ *
+ * A multicast address in the remote list is joined on the listening socket, so the adapter hears
+ * the floods of the other VTEPs of the group and floods to the group itself (RFC 7348 4.2).
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { NDIS_STATUS, NdisError } from '../../../ndis/index.js';
@@ -127,6 +130,19 @@ export interface VtepOptions {
   slotsPerSocket: number;
   /** Most remote VTEPs learned (beyond it, frames from new VTEPs are not learned). */
   maxLearnedRemotes: number;
+  /** TTL / hop limit of datagrams to a multicast group (default 1: the local segment). */
+  multicastTtl?: number;
+}
+
+/** Whether `address` is an IPv4 (224.0.0.0/4) or IPv6 (ff00::/8) multicast address. */
+export function isMulticastAddress(address: string): boolean {
+  if (address.includes(':')) return address.toLowerCase().startsWith('ff');
+  const first = Number(address.split('.')[0]);
+  return first >= 224 && first <= 239;
+}
+
+function isWildcard(address: string): boolean {
+  return address === '0.0.0.0' || address === '::';
 }
 
 function bindSocket(family: 4 | 6, address: string, port: number): Promise<Socket> {
@@ -223,9 +239,14 @@ export class Vtep {
         throw new NdisError('ERR_NDIS_INVALID_PARAMETER', `remote ${r.address} is IPv${r.family} but the local endpoint ${o.local.address} is IPv${family}: one adapter uses one underlay family`);
       }
     }
+    // To hear a multicast group the listening socket is bound to the wildcard address (a socket
+    // bound to a unicast address gets no datagrams sent to the group); the local address then only
+    // picks the interface the group is joined on and the send sockets' source address.
+    const groups = o.remotes.filter((r) => isMulticastAddress(r.address));
+    const listenAddress = groups.length > 0 ? (family === 4 ? '0.0.0.0' : '::') : o.local.address;
     let socket: Socket;
     try {
-      socket = await bindSocket(family, o.local.address, o.local.port);
+      socket = await bindSocket(family, listenAddress, o.local.port);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? String(e);
       const hint =
@@ -234,7 +255,7 @@ export class Vtep {
           : code === 'EADDRNOTAVAIL'
             ? ' (the address is not configured on this host)'
             : '';
-      throw new NdisError('ERR_NDIS_UNAVAILABLE', `VXLAN: cannot bind UDP ${o.local.address} port ${o.local.port}: ${code}${hint}`, NDIS_STATUS.ADAPTER_NOT_READY);
+      throw new NdisError('ERR_NDIS_UNAVAILABLE', `VXLAN: cannot bind UDP ${listenAddress} port ${o.local.port}: ${code}${hint}`, NDIS_STATUS.ADAPTER_NOT_READY);
     }
     socketBufferSize(socket, 4 << 20);
     const sendSockets: Socket[] = [];
@@ -261,6 +282,23 @@ export class Vtep {
       throw new NdisError('ERR_NDIS_UNAVAILABLE', `VXLAN: cannot bind the send sockets on ${o.local.address}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, NDIS_STATUS.ADAPTER_NOT_READY);
     }
     for (const s of sendSockets) socketBufferSize(s, 4 << 20);
+    // A multicast group in the flood list is the RFC 7348 4.2 way: join it to hear the other
+    // VTEPs' floods, and send ours to it (not looped back to ourselves).
+    if (groups.length > 0) {
+      const iface = isWildcard(o.local.address) ? undefined : o.local.address;
+      try {
+        for (const g of groups) socket.addMembership(g.address, iface);
+        for (const s of sendSockets.length === 0 ? [socket] : sendSockets) {
+          if (iface !== undefined) s.setMulticastInterface(iface);
+          s.setMulticastTTL(o.multicastTtl ?? 1);
+          s.setMulticastLoopback(false);
+        }
+      } catch (e) {
+        socket.close();
+        for (const s of sendSockets) s.close();
+        throw new NdisError('ERR_NDIS_UNAVAILABLE', `VXLAN: cannot join multicast group ${groups.map((g) => g.address).join(', ')}${iface === undefined ? '' : ` on ${iface}`}: ${(e as NodeJS.ErrnoException).code ?? String(e)} (give --local the address of the underlay interface)`, NDIS_STATUS.ADAPTER_NOT_READY);
+      }
+    }
     const local = { address: o.local.address, family, port: socket.address().port };
     return new Vtep(family, socket, local, o, sendSockets);
   }
