@@ -23,11 +23,25 @@ export async function runNetwork(spec: TopologySpec, options: RunNetworkOptions)
   const out = (e: NetworkEvent): void => {
     process.stdout.write(options.json ? `${JSON.stringify({ time: new Date().toISOString(), ...e })}\n` : `${describeEvent(e)}\n`);
   };
+  // Signals are taken from the start, so that one arriving while the network is built (or just
+  // after it reports that it runs) stops it cleanly instead of killing the process.
+  let stopRequested: ((why: string) => void) | null = null;
+  let pendingStop: string | null = null;
+  const requestStop = (why: string): void => {
+    if (stopRequested !== null) stopRequested(why);
+    else pendingStop ??= why;
+  };
+  const onSigint = (): void => requestStop('SIGINT');
+  const onSigterm = (): void => requestStop('SIGTERM');
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
   let net: Network;
   try {
     net = await Network.build(spec, out, needsIp(spec) ? createIpStack : null);
   } catch (e) {
     const known = e instanceof TopologyError || (e instanceof Error && ['NdisError', 'TapUnavailableError', 'TapError'].includes(e.name));
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
     process.stderr.write(`${options.command}: ${e instanceof Error ? e.message : String(e)}\n`);
     if (known) return 2;
     throw e;
@@ -49,9 +63,8 @@ export async function runNetwork(spec: TopologySpec, options: RunNetworkOptions)
 
   const console = new NetworkConsole(net, out);
   const done = new Promise<string>((resolve) => {
-    const onSignal = (sig: string): void => resolve(sig);
-    process.once('SIGINT', () => onSignal('SIGINT'));
-    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    stopRequested = resolve;
+    if (pendingStop !== null) resolve(pendingStop);
     const lines = createInterface({ input: process.stdin, terminal: false });
     let chain = Promise.resolve();
     lines.on('line', (line) => {
@@ -62,6 +75,8 @@ export async function runNetwork(spec: TopologySpec, options: RunNetworkOptions)
     });
   });
   const why = await done;
+  process.off('SIGINT', onSigint);
+  process.off('SIGTERM', onSigterm);
   const violations = net.verifier.count();
   await net.stop();
   out({ event: 'stopped', reason: why, violations, captures: net.captures.map((c) => ({ packets: c.packets, error: c.error?.message ?? null })) });

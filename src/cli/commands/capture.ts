@@ -158,9 +158,9 @@ export const captureCommand: Command = {
       capture.close();
       return 2;
     }
-    say(`capturing on ${m.name} (${where}) to ${toStdout ? 'stdout' : values.write}; Ctrl-C stops`);
     const started = performance.now();
-    const reason = await new Promise<string>((resolve) => {
+    // The stop conditions (signals included) are in place before the start is announced.
+    const stop = new Promise<string>((resolve) => {
       process.once('SIGINT', () => resolve('interrupted'));
       process.once('SIGTERM', () => resolve('terminated'));
       if (duration !== null) setTimeout(() => resolve('duration'), duration * 1000).unref();
@@ -174,6 +174,8 @@ export const captureCommand: Command = {
         }, 20);
       }
     });
+    say(`capturing on ${m.name} (${where}) to ${toStdout ? 'stdout' : values.write}; Ctrl-C stops`);
+    const reason = await stop;
     await ndis.shutdown();
     capture.close();
     const summary = { adapter: m.name, where, file: toStdout ? '-' : values.write, packets: capture.packets, bytes: capture.bytes, seconds: Math.round(performance.now() - started) / 1000, stoppedBy: reason, error: capture.error?.message ?? null };

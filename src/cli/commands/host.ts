@@ -17,7 +17,8 @@ ping <addr> [n], udp <addr> <port> <text>, fetch <url>, send <addr> <port> <byte
 neighbors, stats, quit.
 
 wires:
-  --wire vxlan:<remote-ip>[:port]   a VXLAN segment to a remote VTEP (e.g. a Linux vxlan device)
+  --wire vxlan:<remote-ip>[:port]   a VXLAN segment to a remote VTEP (e.g. a Linux vxlan device),
+                                    or to a multicast group (joined)
   --wire tap:<ifname>               a Linux TAP interface (created if missing; needs CAP_NET_ADMIN)
 
 options:
@@ -36,6 +37,10 @@ options:
   --name <name>          host name in events (default host)
   --json                 events as JSON lines
   -h, --help             this help
+
+A Linux peer: ip link add vx0 type vxlan id <N> dstport 4789 remote <this host> dev <underlay>.
+Over a veth underlay Linux leaves the inner TCP/UDP checksums to offload, which a VTEP outside the
+kernel cannot finish: turn it off on the vxlan device (ethtool -K vx0 tx off).
 
 exit status: 0 stopped cleanly, 1 verifier violations were reported, 2 usage or environment error
 `;

@@ -216,6 +216,36 @@ test('garbage datagrams are dropped and counted by reason; the adapter keeps wor
   }
 });
 
+test('a burst of datagrams is indicated as NBL chains, not one NBL per indication', async () => {
+  const l = await lab();
+  const peer = await peerSocket(l.port);
+  try {
+    const bindings = new Map<string, RawBinding>();
+    await l.ndis.registerProtocolDriver(rawProtocol(l.ndis, 'raw', [], bindings));
+    const raw = bindings.get('vxa')!;
+    const before = l.a.counters.receiveIndications;
+    const n = 64;
+    // All sent before the event loop turns: they arrive in one poll, one receive DPC indicates them.
+    let sent = 0;
+    await new Promise<void>((resolve, reject) => {
+      for (let i = 0; i < n; i++) {
+        const f = frame(MAC_A, MAC_B, `burst ${i}`);
+        const d = new Uint8Array(8 + f.length);
+        d.set([0x08, 0, 0, 0, (VNI >> 16) & 0xff, (VNI >> 8) & 0xff, VNI & 0xff, 0]);
+        d.set(f, 8);
+        peer.socket.send(d, l.port, '127.0.0.2', (e) => (e ? reject(e) : ++sent === n && resolve()));
+      }
+    });
+    await waitFor('the burst', () => raw.received.length === n);
+    const indications = l.a.counters.receiveIndications - before;
+    assert.ok(indications < n / 4, `${n} frames in ${indications} indications`);
+    assert.deepEqual(raw.received.map((f) => new TextDecoder().decode(f.subarray(14))), Array.from({ length: n }, (_, i) => `burst ${i}`));
+  } finally {
+    peer.socket.close();
+    await l.ndis.shutdown();
+  }
+});
+
 test('inner MTU is the underlay MTU less 50; a longer send completes with NDIS_STATUS_INVALID_LENGTH', async () => {
   const l = await lab();
   try {
