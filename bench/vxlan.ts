@@ -50,7 +50,7 @@ const IN_FLIGHT = 256;
 const CHAIN = 32;
 
 /** A load generator and a sink: `flood <ip> <port> <ms> <frame bytes> <vni>` or `sink <ip> <port> <ms>`. */
-const HELPER_C = String.raw`
+const LOADGEN_C = String.raw`
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -106,18 +106,18 @@ function progress(text: string): void {
   process.stderr.write(`\r\x1b[K${text}`);
 }
 
-function compileHelper(): string | null {
+function compileLoadgen(): string | null {
   if (!haveGcc()) return null;
   const dir = join(fileURLToPath(new URL('../../', import.meta.url)), 'dist', 'bench-c');
   mkdirSync(dir, { recursive: true });
-  const src = join(dir, 'vxlan-helper.c');
-  const bin = join(dir, 'vxlan-helper');
-  writeFileSync(src, HELPER_C);
+  const src = join(dir, 'vxlan-loadgen.c');
+  const bin = join(dir, 'vxlan-loadgen');
+  writeFileSync(src, LOADGEN_C);
   execFileSync('gcc', ['-O2', '-o', bin, src], { stdio: 'inherit' });
   return bin;
 }
 
-function startHelper(bin: string, args: string[]): Promise<{ proc: ChildProcess; result: Promise<number> }> {
+function startLoadgen(bin: string, args: string[]): Promise<{ proc: ChildProcess; result: Promise<number> }> {
   const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const result = new Promise<number>((resolve) => proc.on('exit', () => resolve(Number(out.trim().split(/\s+/).pop()))));
@@ -248,8 +248,8 @@ function innerFrame(): Uint8Array {
 // Receive
 // ---------------------------------------------------------------------------------------------
 
-async function measureWhileFlooded(helper: string, port: number, count: () => number): Promise<number> {
-  const flood = await startHelper(helper, ['flood', '127.0.0.3', String(port), String(WARM_MS + MEASURE_MS + 200), String(FRAME), String(VNI)]);
+async function measureWhileFlooded(loadgen: string, port: number, count: () => number): Promise<number> {
+  const flood = await startLoadgen(loadgen, ['flood', '127.0.0.3', String(port), String(WARM_MS + MEASURE_MS + 200), String(FRAME), String(VNI)]);
   await sleep(WARM_MS);
   const c0 = count();
   const t0 = performance.now();
@@ -260,7 +260,7 @@ async function measureWhileFlooded(helper: string, port: number, count: () => nu
   return n / dt;
 }
 
-async function rxNdis(helper: string): Promise<number> {
+async function rxNdis(loadgen: string): Promise<number> {
   const port = freePort();
   const ndis = new Ndis({ mode: 'realtime' });
   const bindings = new Map<string, BenchBinding>();
@@ -269,13 +269,13 @@ async function rxNdis(helper: string): Promise<number> {
     const drv = new VxlanMiniportDriver(ndis);
     await drv.addAdapter('rx', { vni: VNI, port, local: `127.0.0.3:${port}`, learning: false, sourcePorts: 0, receiveBuffers: 4096 });
     const b = bindings.get('rx')!;
-    return await measureWhileFlooded(helper, port, () => b.received);
+    return await measureWhileFlooded(loadgen, port, () => b.received);
   } finally {
     await ndis.shutdown();
   }
 }
 
-async function rxBaseline(helper: string): Promise<number> {
+async function rxBaseline(loadgen: string): Promise<number> {
   const port = freePort();
   const socket = createSocket('udp4');
   await new Promise<void>((r) => socket.bind(port, '127.0.0.3', () => r()));
@@ -290,7 +290,7 @@ async function rxBaseline(helper: string): Promise<number> {
     received++;
   });
   try {
-    return await measureWhileFlooded(helper, port, () => received);
+    return await measureWhileFlooded(loadgen, port, () => received);
   } finally {
     socket.close();
   }
@@ -300,8 +300,8 @@ async function rxBaseline(helper: string): Promise<number> {
 // Send
 // ---------------------------------------------------------------------------------------------
 
-async function withSink<T>(helper: string, port: number, body: () => Promise<T>): Promise<T> {
-  const s = await startHelper(helper, ['sink', '127.0.0.3', String(port), String(WARM_MS + MEASURE_MS + 500)]);
+async function withSink<T>(loadgen: string, port: number, body: () => Promise<T>): Promise<T> {
+  const s = await startLoadgen(loadgen, ['sink', '127.0.0.3', String(port), String(WARM_MS + MEASURE_MS + 500)]);
   try {
     return await body();
   } finally {
@@ -309,9 +309,9 @@ async function withSink<T>(helper: string, port: number, body: () => Promise<T>)
   }
 }
 
-async function txNdis(helper: string): Promise<number> {
+async function txNdis(loadgen: string): Promise<number> {
   const port = freePort();
-  return withSink(helper, port, async () => {
+  return withSink(loadgen, port, async () => {
     const ndis = new Ndis({ mode: 'realtime' });
     const bindings = new Map<string, BenchBinding>();
     try {
@@ -336,9 +336,9 @@ async function txNdis(helper: string): Promise<number> {
   });
 }
 
-async function txBaseline(helper: string): Promise<number> {
+async function txBaseline(loadgen: string): Promise<number> {
   const port = freePort();
-  return withSink(helper, port, async () => {
+  return withSink(loadgen, port, async () => {
     const socket: Socket = createSocket('udp4');
     await new Promise<void>((r) => socket.bind(0, '127.0.0.2', () => r()));
     socket.setSendBufferSize(4 << 20);
@@ -393,8 +393,8 @@ async function txBaseline(helper: string): Promise<number> {
 /** Runs the VXLAN benchmarks. */
 export async function run(): Promise<void> {
   header(`VXLAN over loopback, ${FRAME}-byte inner frames: ndis-ts miniport vs a bare Node dgram loop`);
-  const helper = compileHelper();
-  if (helper === null) {
+  const loadgen = compileLoadgen();
+  if (loadgen === null) {
     report({ name: 'vxlan.rx', unit: 'pkt/s', value: 0, baseline: 'node dgram loop', baselineValue: null, note: 'gcc missing: no load generator' });
     return;
   }
@@ -404,13 +404,13 @@ export async function run(): Promise<void> {
   let txBase = 0;
   for (let r = 0; r < ROUNDS; r++) {
     progress(`round ${r + 1}/${ROUNDS}: receive, ndis-ts`);
-    rx = Math.max(rx, await rxNdis(helper));
+    rx = Math.max(rx, await rxNdis(loadgen));
     progress(`round ${r + 1}/${ROUNDS}: receive, node dgram`);
-    rxBase = Math.max(rxBase, await rxBaseline(helper));
+    rxBase = Math.max(rxBase, await rxBaseline(loadgen));
     progress(`round ${r + 1}/${ROUNDS}: send, ndis-ts`);
-    tx = Math.max(tx, await txNdis(helper));
+    tx = Math.max(tx, await txNdis(loadgen));
     progress(`round ${r + 1}/${ROUNDS}: send, node dgram`);
-    txBase = Math.max(txBase, await txBaseline(helper));
+    txBase = Math.max(txBase, await txBaseline(loadgen));
   }
   progress('');
   report({ name: 'vxlan.rx', unit: 'pkt/s', value: rx, baseline: 'node dgram loop', baselineValue: rxBase, target: 0.8 });
