@@ -14,7 +14,9 @@ import {
   NDIS_STATUS,
   Ndis,
   NdisMedium,
-  ThrowingVerifier,
+  NdisOidRequest,
+  OID,
+  ulongBuffer,
   type MiniportBlock,
   type MiniportDriverCharacteristics,
   type OpenBlock,
@@ -22,6 +24,7 @@ import {
 } from '../src/ndis/index.js';
 import { NDIS_RECEIVE_FLAGS, ndisAllocateMdl, type NetBufferList } from '../src/nbl/index.js';
 import { PassthroughFilter } from '../src/drivers/filter/passthrough/index.js';
+import { Verifier, type VerifyLevelName } from '../src/verifier/index.js';
 import { compare, header, report, sink, type Figure } from './lib/report.js';
 
 const CHAIN = 64;
@@ -40,8 +43,8 @@ class BenchBinding {
   acc = 0;
 }
 
-async function buildStack(level: number): Promise<{ ndis: Ndis; mp: BenchMiniport; bind: BenchBinding }> {
-  const ndis = new Ndis({ verifier: new ThrowingVerifier(level) });
+async function buildStack(level: VerifyLevelName): Promise<{ ndis: Ndis; mp: BenchMiniport; bind: BenchBinding }> {
+  const ndis = new Ndis({ verifier: new Verifier({ level, action: 'throw' }) });
   const mp = new BenchMiniport();
   const mchars: MiniportDriverCharacteristics<BenchMiniport> = {
     name: 'bench-mp',
@@ -117,7 +120,7 @@ async function buildStack(level: number): Promise<{ ndis: Ndis; mp: BenchMinipor
   };
   await ndis.registerProtocolDriver(pchars as ProtocolDriverCharacteristics);
   await ndis.addAdapter(driver, { name: 'bench' });
-  ndis.oidRequest(bind.handle, { requestType: 1, oid: 0x0001010e, informationBuffer: new Uint8Array([1, 0, 0, 0]), informationBufferLength: 4 } as never);
+  ndis.oidRequest(bind.handle, NdisOidRequest.set(OID.GEN_CURRENT_PACKET_FILTER, ulongBuffer(NDIS_PACKET_TYPE.DIRECTED)));
   return { ndis, mp, bind };
 }
 
@@ -160,7 +163,7 @@ class PlainMiniport {
 }
 
 /** Measures one verifier level in this process: chains and per-frame, each against the baseline. */
-async function measure(name: string, level: number): Promise<void> {
+async function measure(name: VerifyLevelName): Promise<void> {
   const mini = new PlainMiniport();
   const l1 = new PlainLayer();
   const l2 = new PlainLayer();
@@ -193,7 +196,7 @@ async function measure(name: string, level: number): Promise<void> {
     }
     sink.value += proto.acc;
   };
-  const { ndis, mp, bind } = await buildStack(level);
+  const { ndis, mp, bind } = await buildStack(name);
   const nbls = mp.nbls;
   const h = mp.handle;
   // Indications run at DISPATCH_LEVEL, as from a receive DPC.
@@ -227,7 +230,7 @@ async function measure(name: string, level: number): Promise<void> {
   await ndis.shutdown().catch(() => undefined);
 }
 
-const LEVELS: Record<string, number> = { off: 0, cheap: 1, full: 2 };
+const LEVELS: readonly VerifyLevelName[] = ['off', 'cheap', 'full'];
 
 /**
  * Runs each verifier level in a process of its own (so that the code V8 optimized for one stack
@@ -236,8 +239,8 @@ const LEVELS: Record<string, number> = { off: 0, cheap: 1, full: 2 };
 export async function run(): Promise<void> {
   const levelArg = process.argv.find((a) => a.startsWith('--level='));
   if (levelArg !== undefined) {
-    const name = levelArg.slice('--level='.length);
-    await measure(name, LEVELS[name] ?? 1);
+    const name = levelArg.slice('--level='.length) as VerifyLevelName;
+    await measure(LEVELS.includes(name) ? name : 'cheap');
     return;
   }
   header('Receive path: miniport -> 2 filters -> protocol (64-byte frames)');
@@ -245,18 +248,34 @@ export async function run(): Promise<void> {
   const { fileURLToPath } = await import('node:url');
   const self = fileURLToPath(import.meta.url);
   const chainRate: Record<string, number> = {};
-  for (const name of Object.keys(LEVELS)) {
-    const r = spawnSync(process.execPath, [self, `--level=${name}`, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    for (const line of r.stdout.split('\n')) {
-      if (!line.startsWith('{')) continue;
-      const fig = JSON.parse(line) as Figure & { target?: number | null };
-      if (fig.target === null) delete fig.target;
-      if (fig.name.startsWith('rx.chain64.')) chainRate[name] = fig.value;
-      report(fig);
+  const frameRate: Record<string, number> = {};
+  // Two rounds, levels interleaved, best figure of each kept: the machine's load drifts, and the
+  // cheap-versus-off comparison should not hinge on which level ran during a busy second.
+  const best = new Map<string, Figure & { target?: number | null }>();
+  for (let round = 0; round < 2; round++) {
+    for (const name of LEVELS) {
+      const r = spawnSync(process.execPath, [self, `--level=${name}`, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      for (const line of r.stdout.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        const fig = JSON.parse(line) as Figure & { target?: number | null };
+        if (fig.target === null) delete fig.target;
+        const prev = best.get(fig.name);
+        if (prev === undefined || fig.value > prev.value) best.set(fig.name, fig);
+      }
     }
   }
+  for (const fig of best.values()) {
+    for (const name of LEVELS) {
+      if (fig.name === `rx.chain64.verifier-${name}`) chainRate[name] = fig.value;
+      if (fig.name === `rx.per-frame.verifier-${name}`) frameRate[name] = fig.value;
+    }
+    report(fig);
+  }
   if (chainRate['off'] !== undefined && chainRate['cheap'] !== undefined) {
-    report({ name: 'rx.verifier-cheap-vs-off', unit: 'ratio', value: chainRate['cheap'] / chainRate['off'], baseline: 'verifier off = 1.0', baselineValue: 1, target: 0.9 });
+    report({ name: 'rx.chain64.verifier-cheap-vs-off', unit: 'ratio', value: chainRate['cheap'] / chainRate['off'], baseline: 'verifier off = 1.0', baselineValue: 1, target: 0.9 });
+  }
+  if (frameRate['off'] !== undefined && frameRate['cheap'] !== undefined) {
+    report({ name: 'rx.per-frame.verifier-cheap-vs-off', unit: 'ratio', value: frameRate['cheap'] / frameRate['off'], baseline: 'verifier off = 1.0', baselineValue: 1, target: 0.9 });
   }
 }
 

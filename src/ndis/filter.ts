@@ -104,6 +104,13 @@ export class FilterModule implements SendTarget, ReturnTarget, ReceiveTarget, Co
   private returnHandler: FilterReturnHandler = noReturn;
   private receiveHandler: FilterReceiveHandler = noReceive;
   private completeHandler: FilterCompleteHandler = noComplete;
+  /**
+   * The chain NDIS last gave FilterReceiveNetBufferLists: when the filter indicates that same chain
+   * up, it passes it on; anything else it originated or rebuilt (the cheap checks look only there).
+   */
+  lastReceived: NetBufferList | null = null;
+  /** A slot for the attached verifier's data about this module (what it caches per originator). */
+  verifierData: unknown = null;
   // OID serialization: one request at a time.
   oidBusy: NdisOidRequest | null = null;
   readonly oidQueue: NdisOidRequest[] = [];
@@ -168,6 +175,7 @@ export class FilterModule implements SendTarget, ReturnTarget, ReceiveTarget, Co
 
   receiveUp(nbl: NetBufferList, portNumber: number, count: number, receiveFlags: number): void {
     this.counters.receives++;
+    this.lastReceived = nbl;
     if (this.ndis.verifyLevel >= 2) this.ndis.checks.transferChain(nbl, this.id, 'FilterReceiveNetBufferLists', this, NBL_HANDOFF.Receive);
     this.receiveHandler(this.context, nbl, portNumber, count, receiveFlags);
   }

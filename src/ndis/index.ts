@@ -20,3 +20,4 @@ export { DriverResources } from './resources.js';
 export { FilterDriver, FilterModule, type FilterModuleCounters } from './filter.js';
 export { ProtocolDriver, OpenBlock, ProtocolDemux, packetFilterAccepts, type OpenCounters } from './protocol.js';
 export { Ndis, BindContext, UnbindContext, ConfigurationHandle, type NdisOptions, type AdapterConfig } from './ndis.js';
+export * from './structs-offload.js';

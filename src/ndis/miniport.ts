@@ -155,6 +155,10 @@ export class MiniportBlock implements SendTarget, ReturnTarget {
   sendsPendingSince = 0;
   /** Scheduler time (ms) at which the pending OID request (oidBusy) reached the miniport. */
   oidBusySince = 0;
+  /** The driver registered as NDIS 6.0 (one MDL per received NET_BUFFER). */
+  readonly ndis60: boolean;
+  /** A slot for the attached verifier's data about this module (what it caches per originator). */
+  verifierData: unknown = null;
   /** RSS is on: the last OID_GEN_RECEIVE_SCALE_PARAMETERS set succeeded with a hash function and without NDIS_RSS_PARAM_FLAG_DISABLE_RSS. */
   rssEnabled = false;
   /** HashInformation (hash function | NDIS_HASH_* types) of that set, while RSS is on. */
@@ -182,6 +186,7 @@ export class MiniportBlock implements SendTarget, ReturnTarget {
     this.demux = new ProtocolDemux(this);
     this.topSend = this;
     this.topReturn = this;
+    this.ndis60 = driver.chars.minorNdisVersion === 0;
     this.upperReceive = this.demux;
     this.upperComplete = this.demux;
     this.sendHandler = driver.chars.sendNetBufferLists;

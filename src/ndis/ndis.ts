@@ -1193,8 +1193,11 @@ export class Ndis {
     m.counters.receiveIndications++;
     m.counters.receiveNbls += numberOfNetBufferLists;
     if (this.verifyLevel !== 0) {
-      const hook = this.verifier.receiveIndicated;
-      if (hook !== undefined) hook.call(this.verifier, m, nbl, numberOfNetBufferLists, receiveFlags, 'NdisMIndicateReceiveNetBufferLists');
+      // The cheap receive rules on the head, inline: the verifier is called when they fail (or at full level).
+      const nb = nbl.firstNetBuffer;
+      if (this.verifyLevel >= 2 || nb === null || nb.next !== null || (m.ndis60 && nb.currentMdl !== null && nb.currentMdl.byteCount - nb.currentMdlOffset < nb.dataLength)) {
+        this.verifier.receiveIndicated?.(m, nbl, numberOfNetBufferLists, receiveFlags, 'NdisMIndicateReceiveNetBufferLists');
+      }
       if ((receiveFlags & NDIS_RECEIVE_FLAGS.DISPATCH_LEVEL) !== 0 !== (this.scheduler.irql === DISPATCH_LEVEL)) {
         this.violate(RULE.IRQL, m.driver.name, m.name, nbl, `NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL is ${(receiveFlags & NDIS_RECEIVE_FLAGS.DISPATCH_LEVEL) !== 0 ? 'set' : 'clear'} but the IRQL is ${this.scheduler.irql === DISPATCH_LEVEL ? 'DISPATCH_LEVEL' : 'PASSIVE_LEVEL'}`, 'NdisMIndicateReceiveNetBufferLists');
       }
@@ -1463,7 +1466,8 @@ export class Ndis {
       if ((receiveFlags & NDIS_RECEIVE_FLAGS.RESOURCES) === 0) f.lowerReturn.returnDown(nbl, 0);
       return;
     }
-    if (this.verifyLevel !== 0) {
+    // Cheap checks look at what a filter originates or rebuilds; full checks at every indication.
+    if (this.verifyLevel >= 2 || (this.verifyLevel !== 0 && nbl !== f.lastReceived)) {
       this.checkSourceHandles(f, nbl, 'NdisFIndicateReceiveNetBufferLists');
       const hook = this.verifier.receiveIndicated;
       if (hook !== undefined) hook.call(this.verifier, f, nbl, numberOfNetBufferLists, receiveFlags, 'NdisFIndicateReceiveNetBufferLists');
@@ -1677,8 +1681,9 @@ export class Ndis {
 
   /** A request object is issued again only after it completed (Driver Verifier NdisOidDoubleRequest). */
   private checkNotPending(driver: string, object: string, request: NdisOidRequest, call: string): void {
-    if (request.issuer !== null && !request.completed) {
-      this.violate(RULE.OID_DOUBLE_REQUEST, driver, object, null, `${call} with a request for ${formatOid(request.oid)} that is still pending (issued by ${request.issuer === null ? '?' : (request.issuer as { name?: string }).name ?? '?'}, not yet completed)`, call);
+    const issuer = request.issuer as { name?: string } | null | undefined;
+    if (issuer !== null && issuer !== undefined && !request.completed) {
+      this.violate(RULE.OID_DOUBLE_REQUEST, driver, object, null, `${call} with a request for ${formatOid(request.oid)} that is still pending (issued by ${issuer.name ?? '?'}, not yet completed)`, call);
     }
   }
 

@@ -13,7 +13,7 @@ import { IPPROTO_AH, IPPROTO_ESP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ip.js
 const MAX_BOUNDARIES = 16;
 
 /** The layout of a frame's headers (offsets from the start of the frame). */
-export class FrameLayout {
+export class SplitLayout {
   /** 4, 6, or 0 (not IP / not parseable). */
   ipVersion = 0;
   /** Offset of the IP header. */
@@ -65,7 +65,7 @@ const walk = new Ipv6HeaderWalk();
  * holds only a prefix of a longer frame, the IPv6 Payload Length is clamped in place to the prefix so
  * that the extension-header walk stays inside it.
  */
-export function analyzeFrame(b: Uint8Array, length: number, out: FrameLayout): FrameLayout {
+export function analyzeSplitPoints(b: Uint8Array, length: number, out: SplitLayout): SplitLayout {
   out.ipVersion = 0;
   out.ipOffset = -1;
   out.ulpProtocol = -1;

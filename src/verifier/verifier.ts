@@ -42,7 +42,7 @@ import type { SchedulerWatchdog } from '../ndis/scheduler/scheduler.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ip.js';
 import { NDIS_HASH_IPV4, NDIS_HASH_IPV6, NDIS_HASH_IPV6_EX, NDIS_HASH_TCP_IPV4, NDIS_HASH_TCP_IPV6, NDIS_HASH_TCP_IPV6_EX } from '../offload/rss/hash-types.js';
 import { ruleById } from './catalog.js';
-import { FrameLayout, analyzeFrame } from './frame.js';
+import { SplitLayout, analyzeSplitPoints } from './frame.js';
 import { makeReport, renderReport, snapshotNbl, type ViolationReport } from './report.js';
 import { RX } from './rules/receive.js';
 import { TX } from './rules/send.js';
@@ -115,6 +115,8 @@ class Origin {
     readonly ndis60: boolean,
     /** The miniport originates (not a filter): the RSS and checksum results are its own. */
     readonly isMiniport: boolean,
+    /** The adapter's medium is 802.3 (the Ethernet receive rules apply). */
+    readonly ethernet: boolean,
   ) {}
 }
 
@@ -143,10 +145,7 @@ export class Verifier implements NdisVerifierHooks, SchedulerWatchdog {
   private readonly lowResources: LowResourceOptions | null;
   private readonly lowPrng: Prng | null;
   private ndis: Ndis | null = null;
-  private readonly origins = new WeakMap<object, Origin>();
-  private lastOriginKey: object | null = null;
-  private lastOrigin: Origin | null = null;
-  private readonly layout = new FrameLayout();
+  private readonly layout = new SplitLayout();
   private readonly window = new Uint8Array(HEADER_WINDOW);
   // Watchdog bookkeeping: what was reported already (reported once per occurrence).
   private readonly reportedOids = new WeakSet<object>();
@@ -254,22 +253,21 @@ export class Verifier implements NdisVerifierHooks, SchedulerWatchdog {
   // ---------------------------------------------------------------------------------------------
 
   private originOf(originator: object): Origin | null {
-    if (originator === this.lastOriginKey) return this.lastOrigin;
-    let o = this.origins.get(originator);
-    if (o === undefined) {
-      if (originator instanceof MiniportBlock) {
-        const d = originator.driver;
-        o = new Origin(d.name, originator.name, originator, this.levelOf(d.name), d.chars.minorNdisVersion === 0, true);
-      } else if (originator instanceof FilterModule) {
-        const d = originator.driver;
-        o = new Origin(d.name, originator.name, originator.miniport, this.levelOf(d.name), d.chars.minorNdisVersion === 0, false);
-      } else {
-        return null;
-      }
-      this.origins.set(originator, o);
+    // The runtime gives each module a slot for its verifier's data: one load, no map lookup.
+    const slot = originator as { verifierData: unknown };
+    const cached = slot.verifierData as Origin | null;
+    if (cached !== null) return cached;
+    let o: Origin;
+    if (originator instanceof MiniportBlock) {
+      const d = originator.driver;
+      o = new Origin(d.name, originator.name, originator, this.levelOf(d.name), d.chars.minorNdisVersion === 0, true, originator.isEthernet);
+    } else if (originator instanceof FilterModule) {
+      const d = originator.driver;
+      o = new Origin(d.name, originator.name, originator.miniport, this.levelOf(d.name), d.chars.minorNdisVersion === 0, false, originator.miniport.isEthernet);
+    } else {
+      return null;
     }
-    this.lastOriginKey = originator;
-    this.lastOrigin = o;
+    slot.verifierData = o;
     return o;
   }
 
@@ -280,7 +278,7 @@ export class Verifier implements NdisVerifierHooks, SchedulerWatchdog {
    */
   receiveIndicated(originator: object, chain: NetBufferList, _count: number, _receiveFlags: number, call: string): void {
     const o = this.originOf(originator);
-    if (o === null || o.level === VERIFY_OFF || !o.miniport.isEthernet) return;
+    if (o === null || o.level === VERIFY_OFF || !o.ethernet) return;
     if (o.level === VERIFY_CHEAP) {
       const nb = chain.firstNetBuffer;
       if (nb === null || nb.next !== null) this.oneNetBuffer(o, chain, call);
@@ -330,14 +328,14 @@ export class Verifier implements NdisVerifierHooks, SchedulerWatchdog {
     // The headers, from a contiguous copy of the first bytes.
     const w = this.window;
     const n = copyOutOfNetBuffer(nb, 0, w, 0, len < HEADER_WINDOW ? len : HEADER_WINDOW);
-    const l = analyzeFrame(w, n, this.layout);
+    const l = analyzeSplitPoints(w, n, this.layout);
     if (split) this.checkSplit(o, x, l, firstBytes, mdlCount, call);
     if (flagged) this.checkHdsFlags(o, x, l, split, firstBytes, mdlCount, call);
     this.checkReceiveOob(o, x, l, csum, vlan, rss, call);
   }
 
   /** RX-005: no split in the middle of a header unless the first MDL holds the lookahead (or the whole frame). */
-  private checkSplit(o: Origin, x: NetBufferList, l: FrameLayout, firstBytes: number, mdlCount: number, call: string): void {
+  private checkSplit(o: Origin, x: NetBufferList, l: SplitLayout, firstBytes: number, mdlCount: number, call: string): void {
     const nb = x.firstNetBuffer!;
     const lookahead = o.miniport.currentLookahead;
     const need = lookahead > 0 && lookahead < nb.dataLength ? lookahead : nb.dataLength;
@@ -364,7 +362,7 @@ export class Verifier implements NdisVerifierHooks, SchedulerWatchdog {
   }
 
   /** RX-006 and RX-007: the header-data split flags are exclusive, accurate, and match the split. */
-  private checkHdsFlags(o: Origin, x: NetBufferList, l: FrameLayout, split: boolean, firstBytes: number, mdlCount: number, call: string): void {
+  private checkHdsFlags(o: Origin, x: NetBufferList, l: SplitLayout, split: boolean, firstBytes: number, mdlCount: number, call: string): void {
     const f = x.nblFlags;
     const v4 = (f & NDIS_NBL_FLAGS.IS_IPV4) !== 0;
     const v6 = (f & NDIS_NBL_FLAGS.IS_IPV6) !== 0;
@@ -411,7 +409,7 @@ export class Verifier implements NdisVerifierHooks, SchedulerWatchdog {
   }
 
   /** RX-001: the OOB a receive carries is what its use requires, and true. */
-  private checkReceiveOob(o: Origin, x: NetBufferList, l: FrameLayout, csum: number, vlan: number, rss: boolean, call: string): void {
+  private checkReceiveOob(o: Origin, x: NetBufferList, l: SplitLayout, csum: number, vlan: number, rss: boolean, call: string): void {
     const bad = (why: string): void => this.report(RX.OOB_REQUIRED, o.driver, o.object, x, why, call);
     if (csum !== 0) {
       const c = csum >>> 0;
@@ -463,11 +461,11 @@ export class Verifier implements NdisVerifierHooks, SchedulerWatchdog {
     return { driver: '?', object: m.name };
   }
 
-  private frameOf(x: NetBufferList): FrameLayout | null {
+  private frameOf(x: NetBufferList): SplitLayout | null {
     const nb = x.firstNetBuffer;
     if (nb === null) return null;
     const n = copyOutOfNetBuffer(nb, 0, this.window, 0, nb.dataLength < HEADER_WINDOW ? nb.dataLength : HEADER_WINDOW);
-    return analyzeFrame(this.window, n, this.layout);
+    return analyzeSplitPoints(this.window, n, this.layout);
   }
 
   private checkLso(driver: string, object: string, x: NetBufferList, lso: number): void {

@@ -11,7 +11,11 @@ import {
   lsoV1TransmitValue,
   lsoV2TransmitValue,
 } from '../../src/nbl/index.js';
-import { TX } from '../../src/verifier/index.js';
+import assert from 'node:assert/strict';
+import { NDIS_STATUS } from '../../src/ndis/index.js';
+import { TX, Verifier } from '../../src/verifier/index.js';
+import { activateOffloads, offloadLab, settle } from '../drivers/miniport/virtual/helpers.js';
+import { byName, fixtures, hex, type LsoFixture } from '../offload/fixtures.js';
 import { assertClean, assertOnly, done, frame, lab, sendFrame } from './lab.js';
 
 const LSO = NDIS_NET_BUFFER_LIST_INFO.TcpLargeSendNetBufferListInfo;
@@ -111,4 +115,38 @@ test('TX-005 (legitimate): TCP/IPv4 with the IP header checksum, TCP/IPv6, UDP/I
   sendFrame(l, frame('udp4').bytes, { info: [[CSUM, csumTxValue(NDIS_CSUM_TX.IsIPv4 | NDIS_CSUM_TX.UdpChecksum, 0)]] });
   assertClean(l);
   await done(l);
+});
+
+// ---- TX-006: the limits of the LSO the miniport enabled (checked by the NIC that segments: the virtual miniport) ----
+
+async function lsoLab() {
+  const verifier = new Verifier({ level: 'full', action: 'count' });
+  const l = await offloadLab({}, { verifier });
+  await activateOffloads(l, 'a');
+  return { l, verifier };
+}
+
+function lsoV2(f: LsoFixture): Record<number, number> {
+  return { [LSO]: lsoV2TransmitValue(f.mss, f.tcpHeaderOffset, f.ipVersion === 4 ? NDIS_TCP_LARGE_SEND_OFFLOAD_IPv4 : 1) };
+}
+
+test('TX-006: a large send that yields fewer segments than MinSegmentCount is refused by the miniport and reported', async () => {
+  const { l, verifier } = await lsoLab();
+  const one = byName(fixtures.lso, 'v2-ipv4-one-segment');
+  l.probe.send('a', hex(one.template), lsoV2(one));
+  await settle(l);
+  assert.deepEqual(verifier.reports.map((r) => r.ruleId), [TX.LSO_LIMITS]);
+  assert.equal(verifier.reports[0]!.object, 'a');
+  assert.equal(l.probe.binding('a').completed.at(-1)!.status, NDIS_STATUS.INVALID_PARAMETER);
+  await l.ndis.shutdown();
+});
+
+test('TX-006 (legitimate): a large send of several segments within the enabled limits goes out segmented', async () => {
+  const { l, verifier } = await lsoLab();
+  const f = byName(fixtures.lso, 'v2-ipv4-exact-multiple');
+  l.probe.send('a', hex(f.template), lsoV2(f));
+  await settle(l);
+  assert.deepEqual(verifier.reports.map((r) => r.ruleId), []);
+  assert.equal(l.probe.binding('b').received.length, f.segments.length);
+  await l.ndis.shutdown();
 });

@@ -1,6 +1,8 @@
 /** The registry of `ndis` commands. */
 import { demoCommand } from './demo.js';
 import { verifierRulesCommand } from './verifier.js';
+import { rssCommand } from './rss.js';
+import { inspectCommand } from './inspect.js';
 import { hostCommand } from './host.js';
 import { upCommand } from './up.js';
 import { captureCommand } from './capture.js';
@@ -15,4 +17,4 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-export const commands: Command[] = [demoCommand, verifierRulesCommand, hostCommand, upCommand, captureCommand, replayCommand];
+export const commands: Command[] = [demoCommand, verifierRulesCommand, rssCommand, inspectCommand, hostCommand, upCommand, captureCommand, replayCommand];

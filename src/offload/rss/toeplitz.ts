@@ -81,6 +81,31 @@ function inside(buf: Uint8Array, offset: number, length: number): boolean {
 }
 
 /**
+ * The error for a fast-path call whose combined argument check failed: the first field outside
+ * the buffer, else the key too short. Kept out of the hash methods so that they stay small.
+ */
+function badTuple(
+  method: string,
+  buf: Uint8Array,
+  srcOffset: number,
+  dstOffset: number,
+  portsOffset: number,
+  addressLength: number,
+  what: string,
+  needed: number,
+  keyLength: number,
+): RangeError {
+  if (!inside(buf, srcOffset, addressLength)) {
+    return outOfBounds(method, 'source address', buf, srcOffset, addressLength);
+  }
+  if (!inside(buf, dstOffset, addressLength)) {
+    return outOfBounds(method, 'destination address', buf, dstOffset, addressLength);
+  }
+  if (!inside(buf, portsOffset, 4)) return outOfBounds(method, 'port pair', buf, portsOffset, 4);
+  return inputTooLong(what, needed, keyLength);
+}
+
+/**
  * A Toeplitz hasher for one secret key (the key of NDIS_RECEIVE_SCALE_PARAMETERS, at
  * HashSecretKeyOffset, HashSecretKeySize bytes). Every hash method returns the 32 bits of the hash
  * value (the ULONG a miniport stores with NET_BUFFER_LIST_SET_HASH_VALUE) as a signed 32-bit
@@ -94,18 +119,18 @@ function inside(buf: Uint8Array, offset: number, length: number): boolean {
 export class ToeplitzHasher {
   /**
    * Contribution tables: entry `(i << 8) | v` is the XOR contribution of byte value `v` at input
-   * position `i`. Sized for the largest key so that `setKey` never reallocates.
+   * position `i`. Sized for the largest key so that `setKey` never reallocates. The fields are
+   * initialised where they are declared, not in the constructor: a field that first holds
+   * `undefined` loses its type in the optimising compiler, and every hash then re-checks it
+   * (about 1.6 times slower for the IPv4 tuples).
    */
-  private readonly table: Int32Array;
-  private readonly keyBytes: Uint8Array;
-  private maxInput: number;
+  private readonly table = new Int32Array(MAX_INPUT * 256);
+  private readonly keyBytes = new Uint8Array(NDIS_RSS_HASH_SECRET_KEY_MAX_SIZE_REVISION_1);
+  private maxInput = 0;
 
   /** Builds the contribution tables for `key` (5 to 40 bytes; 40 for every RSS tuple). */
   constructor(key: ArrayLike<number>) {
     checkKey(key);
-    this.table = new Int32Array(MAX_INPUT * 256);
-    this.keyBytes = new Uint8Array(NDIS_RSS_HASH_SECRET_KEY_MAX_SIZE_REVISION_1);
-    this.maxInput = 0;
     this.build(key);
   }
 
@@ -172,10 +197,22 @@ export class ToeplitzHasher {
    * bytes 12-15) then destination address (4 bytes at `dstOffset`, header bytes 16-19).
    */
   hashIpv4(buf: Uint8Array, srcOffset: number, dstOffset: number): number {
-    if (!inside(buf, srcOffset, 4)) throw outOfBounds('hashIpv4', 'source address', buf, srcOffset, 4);
-    if (!inside(buf, dstOffset, 4)) throw outOfBounds('hashIpv4', 'destination address', buf, dstOffset, 4);
-    if (this.maxInput < TOEPLITZ_IPV4_INPUT_LENGTH) {
-      throw inputTooLong('an IPv4 2-tuple', TOEPLITZ_IPV4_INPUT_LENGTH, this.maxInput + 4);
+    const n = buf.length - 4;
+    if (
+      !(srcOffset >>> 0 === srcOffset && dstOffset >>> 0 === dstOffset && srcOffset <= n && dstOffset <= n) ||
+      this.maxInput < TOEPLITZ_IPV4_INPUT_LENGTH
+    ) {
+      throw badTuple(
+        'hashIpv4',
+        buf,
+        srcOffset,
+        dstOffset,
+        0,
+        4,
+        'an IPv4 2-tuple',
+        TOEPLITZ_IPV4_INPUT_LENGTH,
+        this.maxInput + 4,
+      );
     }
     const t = this.table;
     return (
@@ -196,11 +233,29 @@ export class ToeplitzHasher {
    * `portsOffset` (the first 4 bytes of a TCP or UDP header).
    */
   hashIpv4Ports(buf: Uint8Array, srcOffset: number, dstOffset: number, portsOffset: number): number {
-    if (!inside(buf, srcOffset, 4)) throw outOfBounds('hashIpv4Ports', 'source address', buf, srcOffset, 4);
-    if (!inside(buf, dstOffset, 4)) throw outOfBounds('hashIpv4Ports', 'destination address', buf, dstOffset, 4);
-    if (!inside(buf, portsOffset, 4)) throw outOfBounds('hashIpv4Ports', 'port pair', buf, portsOffset, 4);
-    if (this.maxInput < TOEPLITZ_IPV4_PORTS_INPUT_LENGTH) {
-      throw inputTooLong('an IPv4 4-tuple', TOEPLITZ_IPV4_PORTS_INPUT_LENGTH, this.maxInput + 4);
+    const n = buf.length - 4;
+    if (
+      !(
+        srcOffset >>> 0 === srcOffset &&
+        dstOffset >>> 0 === dstOffset &&
+        portsOffset >>> 0 === portsOffset &&
+        srcOffset <= n &&
+        dstOffset <= n &&
+        portsOffset <= n
+      ) ||
+      this.maxInput < TOEPLITZ_IPV4_PORTS_INPUT_LENGTH
+    ) {
+      throw badTuple(
+        'hashIpv4Ports',
+        buf,
+        srcOffset,
+        dstOffset,
+        portsOffset,
+        4,
+        'an IPv4 4-tuple',
+        TOEPLITZ_IPV4_PORTS_INPUT_LENGTH,
+        this.maxInput + 4,
+      );
     }
     const t = this.table;
     return (
@@ -224,13 +279,25 @@ export class ToeplitzHasher {
    * bytes 8-23) then destination address (16 bytes at `dstOffset`, header bytes 24-39).
    */
   hashIpv6(buf: Uint8Array, srcOffset: number, dstOffset: number): number {
-    if (!inside(buf, srcOffset, 16)) throw outOfBounds('hashIpv6', 'source address', buf, srcOffset, 16);
-    if (!inside(buf, dstOffset, 16)) throw outOfBounds('hashIpv6', 'destination address', buf, dstOffset, 16);
-    if (this.maxInput < TOEPLITZ_IPV6_INPUT_LENGTH) {
-      throw inputTooLong('an IPv6 2-tuple', TOEPLITZ_IPV6_INPUT_LENGTH, this.maxInput + 4);
+    const n = buf.length - 16;
+    if (
+      !(srcOffset >>> 0 === srcOffset && dstOffset >>> 0 === dstOffset && srcOffset <= n && dstOffset <= n) ||
+      this.maxInput < TOEPLITZ_IPV6_INPUT_LENGTH
+    ) {
+      throw badTuple(
+        'hashIpv6',
+        buf,
+        srcOffset,
+        dstOffset,
+        0,
+        16,
+        'an IPv6 2-tuple',
+        TOEPLITZ_IPV6_INPUT_LENGTH,
+        this.maxInput + 4,
+      );
     }
     const t = this.table;
-    return ipv6Source(t, buf, srcOffset) ^ ipv6Destination(t, buf, dstOffset);
+    return ipv6Addresses(t, buf, srcOffset, dstOffset);
   }
 
   /**
@@ -238,67 +305,56 @@ export class ToeplitzHasher {
    * then the ports, read as the 4 bytes at `portsOffset` (the start of the TCP or UDP header).
    */
   hashIpv6Ports(buf: Uint8Array, srcOffset: number, dstOffset: number, portsOffset: number): number {
-    if (!inside(buf, srcOffset, 16)) throw outOfBounds('hashIpv6Ports', 'source address', buf, srcOffset, 16);
-    if (!inside(buf, dstOffset, 16)) throw outOfBounds('hashIpv6Ports', 'destination address', buf, dstOffset, 16);
-    if (!inside(buf, portsOffset, 4)) throw outOfBounds('hashIpv6Ports', 'port pair', buf, portsOffset, 4);
-    if (this.maxInput < TOEPLITZ_IPV6_PORTS_INPUT_LENGTH) {
-      throw inputTooLong('an IPv6 4-tuple', TOEPLITZ_IPV6_PORTS_INPUT_LENGTH, this.maxInput + 4);
+    const n = buf.length - 16;
+    const m = buf.length - 4;
+    if (
+      !(
+        srcOffset >>> 0 === srcOffset &&
+        dstOffset >>> 0 === dstOffset &&
+        portsOffset >>> 0 === portsOffset &&
+        srcOffset <= n &&
+        dstOffset <= n &&
+        portsOffset <= m
+      ) ||
+      this.maxInput < TOEPLITZ_IPV6_PORTS_INPUT_LENGTH
+    ) {
+      throw badTuple(
+        'hashIpv6Ports',
+        buf,
+        srcOffset,
+        dstOffset,
+        portsOffset,
+        16,
+        'an IPv6 4-tuple',
+        TOEPLITZ_IPV6_PORTS_INPUT_LENGTH,
+        this.maxInput + 4,
+      );
     }
     const t = this.table;
     return (
-      (ipv6Source(t, buf, srcOffset) ^
-        ipv6Destination(t, buf, dstOffset) ^
-        t[0x2000 | buf[portsOffset]!]! ^
-        t[0x2100 | buf[portsOffset + 1]!]! ^
-        t[0x2200 | buf[portsOffset + 2]!]! ^
-        t[0x2300 | buf[portsOffset + 3]!]!)
+      ipv6Addresses(t, buf, srcOffset, dstOffset) ^
+      t[0x2000 | buf[portsOffset]!]! ^
+      t[0x2100 | buf[portsOffset + 1]!]! ^
+      t[0x2200 | buf[portsOffset + 2]!]! ^
+      t[0x2300 | buf[portsOffset + 3]!]!
     );
   }
 }
 
-// The IPv6 fast paths are split so that each piece stays small enough for the optimising compiler
-// to inline: a hash method that is not inlined returns its unsigned result as a heap number.
-
-/** Contributions of an IPv6 source address: input bytes 0-15. */
-function ipv6Source(t: Int32Array, buf: Uint8Array, off: number): number {
-  return (
-    t[buf[off]!]! ^
-    t[0x100 | buf[off + 1]!]! ^
-    t[0x200 | buf[off + 2]!]! ^
-    t[0x300 | buf[off + 3]!]! ^
-    t[0x400 | buf[off + 4]!]! ^
-    t[0x500 | buf[off + 5]!]! ^
-    t[0x600 | buf[off + 6]!]! ^
-    t[0x700 | buf[off + 7]!]! ^
-    t[0x800 | buf[off + 8]!]! ^
-    t[0x900 | buf[off + 9]!]! ^
-    t[0xa00 | buf[off + 10]!]! ^
-    t[0xb00 | buf[off + 11]!]! ^
-    t[0xc00 | buf[off + 12]!]! ^
-    t[0xd00 | buf[off + 13]!]! ^
-    t[0xe00 | buf[off + 14]!]! ^
-    t[0xf00 | buf[off + 15]!]!
-  );
-}
-
-/** Contributions of an IPv6 destination address: input bytes 16-31. */
-function ipv6Destination(t: Int32Array, buf: Uint8Array, off: number): number {
-  return (
-    t[0x1000 | buf[off]!]! ^
-    t[0x1100 | buf[off + 1]!]! ^
-    t[0x1200 | buf[off + 2]!]! ^
-    t[0x1300 | buf[off + 3]!]! ^
-    t[0x1400 | buf[off + 4]!]! ^
-    t[0x1500 | buf[off + 5]!]! ^
-    t[0x1600 | buf[off + 6]!]! ^
-    t[0x1700 | buf[off + 7]!]! ^
-    t[0x1800 | buf[off + 8]!]! ^
-    t[0x1900 | buf[off + 9]!]! ^
-    t[0x1a00 | buf[off + 10]!]! ^
-    t[0x1b00 | buf[off + 11]!]! ^
-    t[0x1c00 | buf[off + 12]!]! ^
-    t[0x1d00 | buf[off + 13]!]! ^
-    t[0x1e00 | buf[off + 14]!]! ^
-    t[0x1f00 | buf[off + 15]!]!
-  );
+/**
+ * Contributions of the IPv6 source and destination addresses: input bytes 0-31. A short loop
+ * rather than 32 unrolled lookups: it stays small enough for the optimising compiler to inline
+ * into the caller's loop, and measured about 1.5 times faster than the unrolled form.
+ */
+function ipv6Addresses(t: Int32Array, buf: Uint8Array, src: number, dst: number): number {
+  let h = 0;
+  for (let i = 0; i < 16; i += 2) {
+    const k = i << 8;
+    h ^=
+      t[k | buf[src + i]!]! ^
+      t[0x100 | k | buf[src + i + 1]!]! ^
+      t[0x1000 | k | buf[dst + i]!]! ^
+      t[0x1100 | k | buf[dst + i + 1]!]!;
+  }
+  return h;
 }

@@ -77,7 +77,7 @@ export const RECEIVE_RULES: readonly VerifierRule[] = [
   {
     id: RX.HDS_SPLIT_POINT,
     family: 'receive',
-    title: 'A header-data split frame is split only at the upper-layer protocol header or the TCP/UDP payload, with exactly two MDLs, as its flags say',
+    title: 'A header-data split frame is split only at the upper-layer protocol header or the TCP/UDP payload, with exactly two MDLs, as its flags say (and, for a provider, within MaxHeaderSize and the backfill, never while NDIS_HD_SPLIT_COMBINE_ALL_HEADERS is set)',
     source: networkPage('splitting-ethernet-frames'),
     windowsCode: null,
     severity: 'violation',

@@ -11,6 +11,7 @@ export const TX = {
   LSO_HEADERS_FIRST_MDL: 'TX-003',
   LSO_FLAGS: 'TX-004',
   CSUM_REQUEST: 'TX-005',
+  LSO_LIMITS: 'TX-006',
 } as const;
 
 const LSO = networkPage('offloading-the-segmentation-of-large-tcp-packets');
@@ -28,5 +29,14 @@ export const SEND_RULES: readonly VerifierRule[] = [
     windowsCode: null,
     severity: 'violation',
     level: 'full',
+  },
+  {
+    id: TX.LSO_LIMITS,
+    family: 'send',
+    title: 'An LSO send fits the large-send offload the miniport has enabled (that LSO version on, MSS not 0, at most MaxOffLoadSize, at least MinSegmentCount segments, segments within the MTU); checked by the miniport that performs it',
+    source: networkPage('reporting-a-nic-s-lsov2-tcp-packet-segmentation-capabilities'),
+    windowsCode: null,
+    severity: 'violation',
+    level: 'cheap',
   },
 ];

@@ -17,6 +17,12 @@
  *    receive is held when it may pend, or copied when indicated with RESOURCES;
  *  - on pause, held NBLs are passed on and the pause completes (NdisFPauseComplete) once every
  *    NBL of its own is back.
+ *
+ * Corruption models a bad wire, so it must stay detectable by the receiver's checksums even with
+ * offloads on: a corrupted send copy first gets the checksums its sender asked the NIC for
+ * (computed here, the request cleared), and a corrupted receive copy loses the NIC's checksum
+ * results (its TcpIpChecksumNetBufferListInfo is cleared, so the protocol checks in software).
+ * Large sends (LSO) are not corrupted: their checksums exist only after segmentation below.
  */
 import {
   FilterRunType,
@@ -30,7 +36,9 @@ import {
   type Ndis,
   type NdisTimerObject,
 } from '../../../ndis/index.js';
+import { CSUM_ALL, ChecksumScratch, computeTransmitChecksums } from '../../../offload/checksum/index.js';
 import {
+  NDIS_NET_BUFFER_LIST_INFO,
   NDIS_RECEIVE_FLAGS,
   NDIS_RETURN_FLAGS,
   NDIS_SEND_COMPLETE_FLAGS,
@@ -40,6 +48,9 @@ import {
   type NetBufferList,
   type NetBufferListPool,
 } from '../../../nbl/index.js';
+
+const CSUM_INFO = NDIS_NET_BUFFER_LIST_INFO.TcpIpChecksumNetBufferListInfo;
+const LSO_INFO = NDIS_NET_BUFFER_LIST_INFO.TcpLargeSendNetBufferListInfo;
 
 /** What the filter does to traffic: probabilities per NBL (0 to 1), applied in this order. */
 export interface ImpairPolicy {
@@ -162,6 +173,8 @@ export class ImpairModule {
     return 0;
   }
 
+  private readonly scratch = new ChecksumScratch(COPY_SPACE + 64);
+
   /** A copy of a single-NET_BUFFER NBL in an NBL of the filter's pool, or null. */
   private copyOf(x: NetBufferList, send: boolean): NetBufferList | null {
     const src = x.firstNetBuffer;
@@ -238,9 +251,14 @@ export class ImpairModule {
           lost.append(x);
           break;
         case 2: {
-          const c = this.copyOf(x, true);
+          const c = x.netBufferListInfo[LSO_INFO] === 0 ? this.copyOf(x, true) : null;
           if (c === null) down.append(x);
           else {
+            // The NIC's checksums first, then the damage, as on a wire.
+            if (c.netBufferListInfo[CSUM_INFO] !== 0) {
+              computeTransmitChecksums(c, CSUM_ALL, this.scratch);
+              c.netBufferListInfo[CSUM_INFO] = 0;
+            }
             this.damage(c);
             c.protocolReserved[0] = x;
             this.counters.corrupted++;
@@ -333,6 +351,8 @@ export class ImpairModule {
           const c = this.copyOf(x, false);
           if (c === null) this.keep(x, canPend, port, flags);
           else {
+            // Results the NIC computed before the damage no longer hold.
+            c.netBufferListInfo[CSUM_INFO] = 0;
             this.damage(c);
             this.counters.corrupted++;
             extra.append(c);

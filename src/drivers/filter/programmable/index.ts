@@ -201,14 +201,21 @@ export class ProgrammableFilterModule {
   }
 
   completeHandler(chain: NetBufferList, flags: number): void {
-    // Split the chain: the module's own sends end here; the others go on up.
+    // The module's own sends end here; the others go on up.
+    const others = this.takeOwn(chain, true);
+    if (others !== null) this.ndis.fSendNetBufferListsComplete(this.handle, others, flags);
+  }
+
+  /** Frees the module's own NBLs of a chain (completions or returns) and gives back the rest, in order. */
+  private takeOwn(chain: NetBufferList, sends: boolean): NetBufferList | null {
     let others: NetBufferList | null = null;
     let tail: NetBufferList | null = null;
     for (let x: NetBufferList | null = chain; x !== null; ) {
       const next: NetBufferList | null = x.next;
       x.next = null;
       if (x.ndisPoolHandle === this.pool && this.reclaimOwn) {
-        this.ownSendsCompleted++;
+        if (sends) this.ownSendsCompleted++;
+        else this.ownReceivesReturned++;
         this.free(x);
       } else {
         if (tail === null) others = x;
@@ -217,7 +224,7 @@ export class ProgrammableFilterModule {
       }
       x = next;
     }
-    if (others !== null) this.ndis.fSendNetBufferListsComplete(this.handle, others, flags);
+    return others;
   }
 
   receiveHandler(chain: NetBufferList, port: number, count: number, flags: number): void {
@@ -235,21 +242,7 @@ export class ProgrammableFilterModule {
   }
 
   returnHandler(chain: NetBufferList, flags: number): void {
-    let others: NetBufferList | null = null;
-    let tail: NetBufferList | null = null;
-    for (let x: NetBufferList | null = chain; x !== null; ) {
-      const next: NetBufferList | null = x.next;
-      x.next = null;
-      if (x.ndisPoolHandle === this.pool && this.reclaimOwn) {
-        this.ownReceivesReturned++;
-        this.free(x);
-      } else {
-        if (tail === null) others = x;
-        else tail.next = x;
-        tail = x;
-      }
-      x = next;
-    }
+    const others = this.takeOwn(chain, false);
     if (others !== null) this.ndis.fReturnNetBufferLists(this.handle, others, flags);
   }
 

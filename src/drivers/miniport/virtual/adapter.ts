@@ -1,19 +1,32 @@
 /**
  * The virtual miniport's adapter (netvmini's MP_ADAPTER): initialization, pause/restart, halt,
- * and the receive and send data path over the in-memory hub. Receive buffers (RCBs) are NBLs
- * preallocated at initialization with room for a full frame; a frame from the hub is copied into
- * a free RCB (the "DMA"), queued, and indicated from a receive DPC in batches of at most
- * `maxNblsPerIndicate` (receive side throttle). Sends are copied onto the hub and completed from a
- * send-complete DPC.
+ * and the receive and send data path over the in-memory hub, with the task offloads and hardware
+ * assists a NIC does, in software:
+ *
+ * - receive: a frame from the hub is checked against the packet filter (or steered by a VMQ filter),
+ *   copied into a free receive buffer (RCB, the "DMA"), its checksums validated into the OOB, its
+ *   RSS hash computed and stored in the NBL, split into header and data MDLs when header-data split
+ *   is on, and queued on a receive queue — the default queue, one per RSS processor, or a VMQ queue —
+ *   whose message-interrupt DPC indicates it, at most MaxNblsToIndicate per run (receive side
+ *   throttle);
+ * - send: NET_BUFFERs go on the wire zero-copy; when the NBL asks for checksums they are computed
+ *   on the way out (the sender's memory is not touched), and a large send is cut into segments
+ *   (LSOv1/v2, NVGRE included) after its send rules are checked; completions come from a DPC with
+ *   the LSO completion information written.
  */
 import {
+  Mdl,
+  NDIS_NET_BUFFER_LIST_INFO,
   NDIS_RECEIVE_FLAGS,
   NDIS_SEND_COMPLETE_FLAGS,
-  NDIS_NET_BUFFER_LIST_INFO,
+  NDIS_CSUM_TX,
   NblQueue,
-  ieee8021QVlanId,
+  filteringInfoValue,
   ieee8021QUserPriority,
   ieee8021QValue,
+  ieee8021QVlanId,
+  copyOutOfNetBuffer,
+  type NetBuffer,
   type NetBufferList,
   type NetBufferListPool,
 } from '../../../nbl/index.js';
@@ -26,11 +39,24 @@ import {
   relativeDueTime,
   type MiniportBlock,
   type Ndis,
+  type NdisOidRequest,
   type NdisTimerObject,
 } from '../../../ndis/index.js';
+import { FrameLayout, parseFrame } from '../../../offload/layout.js';
+import { ChecksumTxResult, fillTransmitChecksums, validateChecksums } from '../../../offload/checksum/index.js';
+import { LsoResult, LsoSegmenter, checkLsoNetBufferList, completeLso, describeLsoResult, lsoRuleId } from '../../../offload/lso/index.js';
+import type { RssEngine} from '../../../offload/rss/engine.js';
+import { RssClassification, setNetBufferListHashInfo } from '../../../offload/rss/engine.js';
+import { HdsDecision, NDIS_HD_SPLIT_COMBINE_ALL_HEADERS, classificationFlags, decideHdsSplit } from '../../../offload/hds/index.js';
+import type { VmqQueueSet} from '../../../offload/vmq/index.js';
+import { VmqMatch, type VmqQueue } from '../../../offload/vmq/index.js';
+import type { NdisReceiveThrottleParameters, ReceiveThrottleSource } from '../../../offload/throttle.js';
+import type { NdisHdSplitAttributes } from '../../../ndis/structs-offload.js';
 import { WireFrame, type HubPort, type VirtualHub } from './hub.js';
+import { InterruptDpc } from './interrupt.js';
+import type { VirtualOffload } from './offload.js';
 
-/** Per-adapter statistics, the fields of NDIS_STATISTICS_INFO plus drop reasons. */
+/** Per-adapter statistics, the fields of NDIS_STATISTICS_INFO plus drop reasons and offload counters. */
 export class VirtualStatistics {
   ifHCInUcastPkts = 0;
   ifHCInMulticastPkts = 0;
@@ -60,8 +86,25 @@ export class VirtualStatistics {
   rcvFlushedOnPause = 0;
   /** Receive indications made with NDIS_RECEIVE_FLAGS_RESOURCES. */
   lowResourceIndications = 0;
-  /** Receive DPC runs that stopped at the throttle limit. */
+  /** Receive DPC runs that stopped at the throttle limit (MoreNblsPending). */
   throttled = 0;
+  /** Received frames whose checksums were validated (some Succeeded/Failed bit set). */
+  rxChecksumChecked = 0;
+  /** Received frames with a Failed bit. */
+  rxChecksumFailed = 0;
+  /** Received frames given an RSS hash. */
+  rssHashed = 0;
+  /** Received frames split into header and data (header-data split). */
+  hdsSplit = 0;
+  /** Received frames steered to a VMQ queue. */
+  vmqSteered = 0;
+  /** Sent NET_BUFFERs whose checksums the adapter computed, and requests it could not honour. */
+  txChecksumOffloaded = 0;
+  txChecksumErrors = 0;
+  /** Large sends segmented, the segments they produced, and large sends refused. */
+  lsoSends = 0;
+  lsoSegments = 0;
+  lsoRefused = 0;
 }
 
 /** Adapter options (what the adapter reads from its configuration). */
@@ -71,17 +114,90 @@ export interface VirtualAdapterOptions {
   mtu: number;
   linkSpeed: number;
   receiveBuffers: number;
+  /** The miniport's own cap on NBLs per receive indication (0 = none: NDIS's MaxNblsToIndicate rules). */
   maxNblsPerIndicate: number;
   /** Free receive buffers below which frames are indicated with NDIS_RECEIVE_FLAGS_RESOURCES (0 = never). */
   lowResourceThreshold: number;
   /** Strip 802.1Q tags into Ieee8021QNetBufferListInfo on receive (and insert OOB tags on send). */
   vlanOffload: boolean;
   processor: number;
+  /** Task offload state. */
+  offload: VirtualOffload;
+  /** RSS (null when *RSS is off or VMQ is preferred). */
+  rss: RssEngine | null;
+  /** VMQ (null when not advertised). */
+  vmq: VmqQueueSet | null;
+  /** Header-data split attributes after NDIS filled them (null when *HeaderDataSplit is off). */
+  hds: NdisHdSplitAttributes | null;
+  /** Where MaxNblsToIndicate comes from. */
+  throttle: ReceiveThrottleSource;
 }
 
 const RUNNING = 0;
 const PAUSING = 1;
 const PAUSED = 2;
+
+/** Kinds of receive queue. */
+export const ReceiveQueueKind = { Default: 0, Rss: 1, Vmq: 2 } as const;
+
+const PAGE = 4096;
+
+/** One hardware receive queue: its NBLs waiting for the DPC, its message interrupt, its counters. */
+export class ReceiveQueue {
+  readonly index: number;
+  readonly kind: number;
+  readonly nbls = new NblQueue();
+  readonly interrupt: InterruptDpc;
+  /** The VMQ queue this slot serves (null for default and RSS queues, or an unused VMQ slot). */
+  vmq: VmqQueue | null = null;
+  /** NBLs indicated on this queue and not yet returned. */
+  outstanding = 0;
+  /** Frames queued, indications made, NBLs indicated, and the most NBLs one indication carried. */
+  frames = 0;
+  indications = 0;
+  nblsIndicated = 0;
+  maxPerIndication = 0;
+  /** The free-queue request waiting for this queue's indications to come back. */
+  pendingFree: NdisOidRequest | null = null;
+
+  constructor(index: number, kind: number, interrupt: InterruptDpc) {
+    this.index = index;
+    this.kind = kind;
+    this.interrupt = interrupt;
+  }
+}
+
+/** A receive buffer: its NBL, the MDLs over its memory, and the queue it was indicated on. */
+class Rcb {
+  readonly nbl: NetBufferList;
+  /** The frame buffer (with header-data split: the data buffer, page-aligned). */
+  readonly dataMdl: Mdl;
+  /** Start of the buffer in its slab, and its size. */
+  readonly dataBase: number;
+  readonly dataSize: number;
+  /** The header buffer (header-data split only). */
+  readonly headerMdl: Mdl | null;
+  readonly headerBase: number;
+  queue: ReceiveQueue | null = null;
+
+  constructor(nbl: NetBufferList, slab: Uint8Array, base: number, size: number, headerSlab: Uint8Array | null, headerBase: number) {
+    this.nbl = nbl;
+    this.dataMdl = new Mdl();
+    this.dataMdl.buffer = slab;
+    this.dataMdl.byteOffset = base;
+    this.dataMdl.byteCount = size;
+    this.dataBase = base;
+    this.dataSize = size;
+    this.headerBase = headerBase;
+    if (headerSlab === null) {
+      this.headerMdl = null;
+    } else {
+      this.headerMdl = new Mdl();
+      this.headerMdl.buffer = headerSlab;
+      this.headerMdl.byteOffset = headerBase;
+    }
+  }
+}
 
 /** The MiniportAdapterContext of a virtual adapter. */
 export class VirtualAdapter implements HubPort {
@@ -102,20 +218,38 @@ export class VirtualAdapter implements HubPort {
   readonly lowResourceThreshold: number;
   readonly vlanOffload: boolean;
   powerState = 1;
+  /** Task offloads, RSS, VMQ and header-data split. */
+  readonly offload: VirtualOffload;
+  readonly rss: RssEngine | null;
+  readonly vmq: VmqQueueSet | null;
+  readonly hds: NdisHdSplitAttributes | null;
+  /** HDSplitCombineFlags set by OID_GEN_HD_SPLIT_PARAMETERS. */
+  hdsCombineFlags = 0;
+  /** Receive queues: [0] the default queue, then the RSS queues, then the VMQ slots. */
+  readonly receiveQueues: ReceiveQueue[] = [];
+  readonly rssQueueBase: number;
+  readonly vmqQueueBase: number;
 
   private state = PAUSED;
   private readonly pool: NetBufferListPool;
-  private readonly rcbs: NetBufferList[] = [];
+  private readonly rcbs: Rcb[] = [];
   private readonly freeRcbs = new NblQueue();
-  private readonly rxQueue = new NblQueue();
   private readonly txDone = new NblQueue();
-  private readonly rxDpc: Dpc;
   private readonly txDpc: Dpc;
   private readonly pauseTimer: NdisTimerObject;
   private readonly frame = new WireFrame();
   /** Receive NBLs indicated and not yet returned. */
   outstandingRx = 0;
   private readonly rcbSize: number;
+  // Per-packet scratch (fixed shapes, reused).
+  private readonly layout = new FrameLayout();
+  private readonly rssOut = new RssClassification();
+  private readonly vmqOut = new VmqMatch();
+  private readonly hdsOut = new HdsDecision();
+  private readonly segmenter = new LsoSegmenter();
+  private readonly txStaging: Uint8Array;
+  /** An LSO send-rule violation to report once the NBL is safely queued for completion. */
+  private pendingViolation = 0;
 
   constructor(ndis: Ndis, handle: MiniportBlock, o: VirtualAdapterOptions) {
     this.ndis = ndis;
@@ -129,24 +263,48 @@ export class VirtualAdapter implements HubPort {
     this.maxNblsPerIndicate = o.maxNblsPerIndicate;
     this.lowResourceThreshold = o.lowResourceThreshold;
     this.vlanOffload = o.vlanOffload;
+    this.offload = o.offload;
+    this.rss = o.rss;
+    this.vmq = o.vmq;
+    this.hds = o.hds;
     this.rcbSize = o.mtu + 14 + 4;
+    this.txStaging = new Uint8Array(o.mtu + 14 + 4 + 64);
     this.frame.from = this;
     this.pool = ndis.allocateNetBufferListPool(handle, {
       fAllocateNetBuffer: true,
-      dataSize: this.rcbSize,
       poolTag: 'VmRx',
       initialCount: o.receiveBuffers,
       maxCount: o.receiveBuffers,
     });
+    // Receive memory: one slab of frame buffers; with header-data split a page per buffer (the
+    // data portion starts BackfillSize bytes into its page) and a slab of header buffers.
+    const hds = o.hds;
+    const backfill = hds === null ? 0 : hds.backfillSize;
+    const stride = hds === null ? this.rcbSize : Math.ceil((backfill + this.rcbSize) / PAGE) * PAGE;
+    const slab = new Uint8Array(o.receiveBuffers * stride);
+    const headerSlab = hds === null ? null : new Uint8Array(o.receiveBuffers * hds.maxHeaderSize);
     for (let i = 0; i < o.receiveBuffers; i++) {
       const nbl = this.pool.allocateNetBufferList()!;
-      this.rcbs.push(nbl);
+      const rcb = new Rcb(nbl, slab, i * stride, stride, headerSlab, hds === null ? 0 : i * hds.maxHeaderSize);
+      nbl.miniportReserved[0] = rcb;
+      this.rcbs.push(rcb);
       this.freeRcbs.enqueue(nbl);
     }
-    this.rxDpc = new Dpc((_d, ctx) => (ctx as VirtualAdapter).receiveDpc(), this, `${handle.name}:rx`);
-    this.rxDpc.processor = o.processor % ndis.scheduler.processorCount;
+    const processor = o.processor % ndis.scheduler.processorCount;
+    const handler = (ctx: unknown, id: number, t: NdisReceiveThrottleParameters): void => (ctx as VirtualAdapter).messageInterruptDpc(id, t);
+    const addQueue = (kind: number, cpu: number): void => {
+      const i = this.receiveQueues.length;
+      const intr = new InterruptDpc(ndis, handle, o.throttle, handler, this, i, `${handle.name}:rx${i}`);
+      intr.processor = cpu;
+      this.receiveQueues.push(new ReceiveQueue(i, kind, intr));
+    };
+    addQueue(ReceiveQueueKind.Default, processor);
+    this.rssQueueBase = this.receiveQueues.length;
+    if (o.rss !== null) for (let i = 0; i < o.rss.maxQueues; i++) addQueue(ReceiveQueueKind.Rss, i % ndis.scheduler.processorCount);
+    this.vmqQueueBase = this.receiveQueues.length;
+    if (o.vmq !== null) for (let i = 0; i < o.vmq.maxQueues; i++) addQueue(ReceiveQueueKind.Vmq, processor);
     this.txDpc = new Dpc((_d, ctx) => (ctx as VirtualAdapter).sendCompleteDpc(), this, `${handle.name}:txc`);
-    this.txDpc.processor = this.rxDpc.processor;
+    this.txDpc.processor = processor;
     this.pauseTimer = ndis.allocateTimerObject(handle, (_a, ctx) => (ctx as VirtualAdapter).checkPauseDone(), this, `${handle.name}:pause`);
   }
 
@@ -159,9 +317,43 @@ export class VirtualAdapter implements HubPort {
     return this.freeRcbs.count;
   }
 
+  /** The default receive queue. */
+  get defaultQueue(): ReceiveQueue {
+    return this.receiveQueues[0]!;
+  }
+
+  /** Points each RSS queue's interrupt at the processor the indirection table gives it. */
+  retargetRssQueues(): void {
+    const rss = this.rss;
+    if (rss === null) return;
+    for (let i = 0; i < rss.queueCount; i++) this.receiveQueues[this.rssQueueBase + i]!.interrupt.processor = rss.queueProcessor[i]! % this.ndis.scheduler.processorCount;
+  }
+
+  /** The receive queue slot serving a VMQ queue, or null. */
+  vmqSlot(queue: VmqQueue): ReceiveQueue | null {
+    for (let i = this.vmqQueueBase; i < this.receiveQueues.length; i++) if (this.receiveQueues[i]!.vmq === queue) return this.receiveQueues[i]!;
+    return null;
+  }
+
+  /** Binds a free VMQ slot to `queue` (its DPC on the queue's processor). */
+  bindVmqSlot(queue: VmqQueue): ReceiveQueue | null {
+    for (let i = this.vmqQueueBase; i < this.receiveQueues.length; i++) {
+      const s = this.receiveQueues[i]!;
+      if (s.vmq === null) {
+        s.vmq = queue;
+        s.interrupt.processor = queue.processor % this.ndis.scheduler.processorCount;
+        return s;
+      }
+    }
+    return null;
+  }
+
   // ---- hub side (receive) ----
 
-  /** The NIC receives a frame from the wire: filter, copy into a free RCB, queue, schedule the DPC. */
+  /**
+   * The NIC receives a frame from the wire: packet filter (or a VMQ filter), copy into a free RCB,
+   * receive offloads, queue, fire the queue's interrupt.
+   */
   receiveFromWire(frame: WireFrame): boolean {
     const s = this.stats;
     if (this.state !== RUNNING || this.powerState !== 1) {
@@ -190,45 +382,123 @@ export class VirtualAdapter implements HubPort {
     } else {
       accepted = (pf & NDIS_PACKET_TYPE.ALL_MULTICAST) !== 0 || ((pf & NDIS_PACKET_TYPE.MULTICAST) !== 0 && this.multicastList.some((m) => this.matches(frame, m)));
     }
-    if (!accepted) {
+    // With VMQ filters running, directed frames are matched against them instead.
+    const vmq = this.vmq;
+    const vmqLive = vmq !== null && vmq.queueCount > 0 && !group;
+    if (!accepted && !vmqLive) {
       s.rcvFiltered++;
       return false;
     }
-    const rcb = this.freeRcbs.dequeue();
-    if (rcb === null) {
+    const nbl = this.freeRcbs.dequeue();
+    if (nbl === null) {
       s.rcvNoBuffer++;
       s.ifInDiscards++;
       return false;
     }
-    const nb = rcb.firstNetBuffer!;
-    const mdl = nb.mdlChain!;
-    const buf = mdl.buffer;
-    let at = mdl.byteOffset;
+    const rcb = nbl.miniportReserved[0] as Rcb;
+    const buf = rcb.dataMdl.buffer;
+    const hds = this.hds;
+    const start = rcb.dataBase + (hds === null ? 0 : hds.backfillSize);
+    let at = start;
     let n: number;
+    let vid = -1;
     if (this.vlanOffload && frame.vlanTci !== 0) {
       // Hardware strips the tag into the OOB.
       const tci = frame.vlanTci;
       frame.vlanTci = 0;
       n = frame.copyTo(buf, at);
       frame.vlanTci = tci;
-      rcb.netBufferListInfo[NDIS_NET_BUFFER_LIST_INFO.Ieee8021QNetBufferListInfo] = ieee8021QValue(tci >> 13, tci & 0xfff);
+      vid = tci & 0xfff;
+      nbl.netBufferListInfo[NDIS_NET_BUFFER_LIST_INFO.Ieee8021QNetBufferListInfo] = ieee8021QValue(tci >> 13, tci & 0xfff);
     } else {
       n = frame.copyTo(buf, at);
-      if (this.vlanOffload && n >= 18 && buf[at + 12] === 0x81 && buf[at + 13] === 0x00) {
+      if (n >= 18 && buf[at + 12] === 0x81 && buf[at + 13] === 0x00) {
         const tci = (buf[at + 14]! << 8) | buf[at + 15]!;
-        buf.copyWithin(at + 4, at, at + 12);
-        at += 4;
-        n -= 4;
-        rcb.netBufferListInfo[NDIS_NET_BUFFER_LIST_INFO.Ieee8021QNetBufferListInfo] = ieee8021QValue(tci >> 13, tci & 0xfff);
+        vid = tci & 0xfff;
+        if (this.vlanOffload) {
+          buf.copyWithin(at + 4, at, at + 12);
+          at += 4;
+          n -= 4;
+          nbl.netBufferListInfo[NDIS_NET_BUFFER_LIST_INFO.Ieee8021QNetBufferListInfo] = ieee8021QValue(tci >> 13, tci & 0xfff);
+        }
       }
     }
     // Short frames are padded to the Ethernet minimum of 60 bytes.
     while (n < 60) buf[at + n++] = 0;
-    nb.currentMdl = mdl;
-    nb.dataOffset = at - mdl.byteOffset;
-    nb.currentMdlOffset = nb.dataOffset;
-    nb.dataLength = n;
-    rcb.status = NDIS_STATUS.SUCCESS;
+    const o = this.offload;
+    const rss = this.rss;
+    const l = this.layout;
+    parseFrame(buf, at, n, l);
+    let q = this.defaultQueue;
+    if (vmqLive) {
+      // VMQ on the inner Ethernet header of an NVGRE frame when that offload is on.
+      let macAt = at;
+      if (o.nvgre && l.nvgre && !l.fragment) macAt = l.innerFrameOffset;
+      const match = vmq.match(buf, macAt, vid, this.vmqOut);
+      if (match !== null) {
+        const slot = this.vmqSlot(match);
+        if (slot !== null) {
+          q = slot;
+          nbl.netBufferListInfo[NDIS_NET_BUFFER_LIST_INFO.NetBufferListFilteringInfo] = filteringInfoValue(this.vmqOut.filterId, this.vmqOut.queueId);
+          s.vmqSteered++;
+          match.frames++;
+        }
+      } else if (!accepted) {
+        this.recycle(nbl);
+        s.rcvFiltered++;
+        return false;
+      }
+    }
+    if (o.rxMask !== 0) {
+      const bits = validateChecksums(buf, l, o.rxMask);
+      nbl.netBufferListInfo[NDIS_NET_BUFFER_LIST_INFO.TcpIpChecksumNetBufferListInfo] = bits;
+      if (bits !== 0) {
+        s.rxChecksumChecked++;
+        if ((bits & 0x7) !== 0) s.rxChecksumFailed++;
+      }
+    }
+    if (rss !== null && rss.enabled) {
+      rss.encapsulated = o.nvgre;
+      const hashed = rss.classifyParsed(buf, l, this.rssOut);
+      setNetBufferListHashInfo(nbl, this.rssOut);
+      if (hashed) {
+        s.rssHashed++;
+        if (q === this.defaultQueue && this.rssOut.queue >= 0) q = this.receiveQueues[this.rssQueueBase + this.rssOut.queue]!;
+      }
+    }
+    let flags = classificationFlags(l);
+    const nb = nbl.firstNetBuffer!;
+    const data = rcb.dataMdl;
+    data.next = null;
+    if (hds !== null && (this.hdsCombineFlags & NDIS_HD_SPLIT_COMBINE_ALL_HEADERS) === 0 && (hds.hdSplitFlags & 1) !== 0) {
+      const d = decideHdsSplit(l, hds.currentCapabilities, hds.maxHeaderSize, this.hdsOut);
+      flags = d.flags;
+      if (d.split > 0) {
+        // Header portion to the header buffer; the data portion stays where the DMA put it, with
+        // at least BackfillSize bytes of its page before it.
+        const h = rcb.headerMdl!;
+        const hb = h.buffer;
+        for (let i = 0; i < d.split; i++) hb[rcb.headerBase + i] = buf[at + i]!;
+        h.byteOffset = rcb.headerBase;
+        h.byteCount = d.split;
+        h.next = data;
+        data.byteOffset = at + d.split;
+        data.byteCount = n - d.split;
+        nb.mdlChain = h;
+        nb.currentMdl = h;
+        nb.currentMdlOffset = 0;
+        nb.dataOffset = 0;
+        nb.dataLength = n;
+        nb.dataPhysicalAddress = data.byteOffset;
+        s.hdsSplit++;
+      } else {
+        this.wholeFrame(nb, rcb, at, n);
+      }
+    } else {
+      this.wholeFrame(nb, rcb, at, n);
+    }
+    nbl.nblFlags = flags;
+    nbl.status = NDIS_STATUS.SUCCESS;
     if (broadcast) {
       s.ifHCInBroadcastPkts++;
       s.ifHCInBroadcastOctets += n;
@@ -239,9 +509,25 @@ export class VirtualAdapter implements HubPort {
       s.ifHCInUcastPkts++;
       s.ifHCInUcastOctets += n;
     }
-    this.rxQueue.enqueue(rcb);
-    this.ndis.queueDpc(this.rxDpc);
+    rcb.queue = q;
+    q.frames++;
+    q.nbls.enqueue(nbl);
+    q.interrupt.fire();
     return true;
+  }
+
+  /** An unsplit frame: one MDL over the receive buffer, the frame at `at`. */
+  private wholeFrame(nb: NetBuffer, rcb: Rcb, at: number, n: number): void {
+    const m = rcb.dataMdl;
+    m.byteOffset = rcb.dataBase;
+    m.byteCount = rcb.dataSize;
+    m.next = null;
+    nb.mdlChain = m;
+    nb.currentMdl = m;
+    nb.dataOffset = at - rcb.dataBase;
+    nb.currentMdlOffset = nb.dataOffset;
+    nb.dataLength = n;
+    nb.dataPhysicalAddress = 0;
   }
 
   private isBroadcast(f: WireFrame): boolean {
@@ -254,44 +540,59 @@ export class VirtualAdapter implements HubPort {
     return true;
   }
 
-  /** The receive DPC: indicates up to maxNblsPerIndicate frames as one chain; more → run again. */
-  private receiveDpc(): void {
+  /**
+   * MiniportMessageInterruptDPC for receive queue `messageId`: indicates at most
+   * MaxNblsToIndicate NBLs (and the miniport's own cap) as one chain; sets MoreNblsPending when
+   * NBLs remain, so NDIS runs the DPC again.
+   */
+  private messageInterruptDpc(messageId: number, throttle: NdisReceiveThrottleParameters): void {
+    const q = this.receiveQueues[messageId]!;
     if (this.state !== RUNNING) return;
-    const max = this.maxNblsPerIndicate;
-    const chain = this.rxQueue.dequeueChain(max <= 0 ? 0x7fffffff : max);
-    if (chain === null) return;
-    let n = 0;
-    for (let x: NetBufferList | null = chain; x !== null; x = x.next) {
-      x.sourceHandle = this.handle;
-      n++;
-    }
-    let flags = NDIS_RECEIVE_FLAGS.DISPATCH_LEVEL | NDIS_RECEIVE_FLAGS.PERFECT_FILTERED;
-    const low = this.lowResourceThreshold > 0 && this.freeRcbs.count < this.lowResourceThreshold;
-    if (low) {
-      flags |= NDIS_RECEIVE_FLAGS.RESOURCES;
-      this.stats.lowResourceIndications++;
-    } else {
-      this.outstandingRx += n;
-    }
-    this.ndis.mIndicateReceiveNetBufferLists(this.handle, chain, 0, n, flags);
-    if (low) {
-      // The buffers are ours again as soon as the indication returns.
-      let x: NetBufferList | null = chain;
-      while (x !== null) {
-        const next: NetBufferList | null = x.next;
-        this.recycle(x);
-        x = next;
+    let max = throttle.limit;
+    if (this.maxNblsPerIndicate > 0 && this.maxNblsPerIndicate < max) max = this.maxNblsPerIndicate;
+    const chain = q.nbls.dequeueChain(max);
+    if (chain !== null) {
+      let n = 0;
+      for (let x: NetBufferList | null = chain; x !== null; x = x.next) {
+        x.sourceHandle = this.handle;
+        n++;
+      }
+      let flags = NDIS_RECEIVE_FLAGS.DISPATCH_LEVEL | NDIS_RECEIVE_FLAGS.PERFECT_FILTERED | NDIS_RECEIVE_FLAGS.SINGLE_QUEUE;
+      const low = this.lowResourceThreshold > 0 && this.freeRcbs.count < this.lowResourceThreshold;
+      if (low) {
+        flags |= NDIS_RECEIVE_FLAGS.RESOURCES;
+        this.stats.lowResourceIndications++;
+      } else {
+        this.outstandingRx += n;
+        q.outstanding += n;
+      }
+      q.indications++;
+      q.nblsIndicated += n;
+      if (n > q.maxPerIndication) q.maxPerIndication = n;
+      this.ndis.mIndicateReceiveNetBufferLists(this.handle, chain, 0, n, flags);
+      if (low) {
+        // The buffers are ours again as soon as the indication returns.
+        let x: NetBufferList | null = chain;
+        while (x !== null) {
+          const next: NetBufferList | null = x.next;
+          this.recycle(x);
+          x = next;
+        }
       }
     }
-    if (!this.rxQueue.isEmpty) {
-      this.stats.throttled++;
-      this.ndis.queueDpc(this.rxDpc);
-    }
+    throttle.moreNblsPending = !q.nbls.isEmpty;
+    if (throttle.moreNblsPending) this.stats.throttled++;
   }
 
   private recycle(nbl: NetBufferList): void {
-    nbl.netBufferListInfo[NDIS_NET_BUFFER_LIST_INFO.Ieee8021QNetBufferListInfo] = 0;
+    const info = nbl.netBufferListInfo;
+    info[NDIS_NET_BUFFER_LIST_INFO.Ieee8021QNetBufferListInfo] = 0;
+    info[NDIS_NET_BUFFER_LIST_INFO.TcpIpChecksumNetBufferListInfo] = 0;
+    info[NDIS_NET_BUFFER_LIST_INFO.NetBufferListHashValue] = 0;
+    info[NDIS_NET_BUFFER_LIST_INFO.NetBufferListHashInfo] = 0;
+    info[NDIS_NET_BUFFER_LIST_INFO.NetBufferListFilteringInfo] = 0;
     nbl.nblFlags = 0;
+    (nbl.miniportReserved[0] as Rcb).queue = null;
     this.freeRcbs.enqueue(nbl);
   }
 
@@ -301,17 +602,128 @@ export class VirtualAdapter implements HubPort {
     while (x !== null) {
       const next: NetBufferList | null = x.next;
       this.outstandingRx--;
+      const q = (x.miniportReserved[0] as Rcb).queue;
+      if (q !== null) {
+        q.outstanding--;
+        if (q.outstanding === 0 && q.pendingFree !== null) this.finishQueueFree(q);
+      }
       this.recycle(x);
       x = next;
     }
   }
 
+  /** Completes a pending OID_RECEIVE_FILTER_FREE_QUEUE once the queue's indications are back. */
+  private finishQueueFree(q: ReceiveQueue): void {
+    const r = q.pendingFree!;
+    q.pendingFree = null;
+    if (q.vmq !== null) this.vmq?.finishFree(q.vmq.id);
+    q.vmq = null;
+    this.ndis.mOidRequestComplete(this.handle, r, NDIS_STATUS.SUCCESS);
+  }
+
+  /**
+   * OID_RECEIVE_FILTER_FREE_QUEUE after DMA stopped and the status was indicated: drops what the
+   * queue still holds; SUCCESS when nothing is outstanding, else PENDING until the last return.
+   */
+  freeVmqSlot(slot: ReceiveQueue, request: NdisOidRequest): NdisStatus {
+    let x = slot.nbls.takeAll();
+    while (x !== null) {
+      const next: NetBufferList | null = x.next;
+      this.recycle(x);
+      x = next;
+    }
+    this.ndis.scheduler.removeQueuedDpc(slot.interrupt.dpc);
+    if (slot.outstanding === 0) {
+      if (slot.vmq !== null) this.vmq?.finishFree(slot.vmq.id);
+      slot.vmq = null;
+      return NDIS_STATUS.SUCCESS;
+    }
+    slot.pendingFree = request;
+    return NDIS_STATUS.PENDING;
+  }
+
   // ---- send ----
+
+  /** Puts `staging[0..len)` on the wire with the NBL's 802.1Q tag, and counts it. */
+  private wireOut(bytes: Uint8Array, offset: number, len: number, q: number): boolean {
+    const f = this.frame;
+    f.reset();
+    f.add(bytes, offset, len);
+    return this.transmit(f, q);
+  }
+
+  /** Checks the length, counts and repeats a frame; false when it is too long. */
+  private transmit(f: WireFrame, q: number): boolean {
+    const s = this.stats;
+    if (q !== 0) f.vlanTci = (ieee8021QUserPriority(q) << 13) | ieee8021QVlanId(q);
+    const len = f.wireLength;
+    if (len > this.mtu + 14 + (f.vlanTci !== 0 || this.frameHasTag(f) ? 4 : 0) || len < 14) {
+      s.ifOutErrors++;
+      return false;
+    }
+    const d0 = f.byteAt(0);
+    if ((d0 & 1) === 0) {
+      s.ifHCOutUcastPkts++;
+      s.ifHCOutUcastOctets += len;
+    } else if (this.isBroadcast(f)) {
+      s.ifHCOutBroadcastPkts++;
+      s.ifHCOutBroadcastOctets += len;
+    } else {
+      s.ifHCOutMulticastPkts++;
+      s.ifHCOutMulticastOctets += len;
+    }
+    this.hub.repeat(f);
+    return true;
+  }
+
+  /** A large send: its rules checked, then its segments on the wire; returns the NBL's status. */
+  private sendLso(nbl: NetBufferList, q: number): NdisStatus {
+    const s = this.stats;
+    const r = checkLsoNetBufferList(nbl, this.offload.lso, this.segmenter);
+    if (r !== LsoResult.Ok) {
+      s.lsoRefused++;
+      s.ifOutDiscards++;
+      // A send after LSO was turned off is dropped ("shall drop"); anything else breaks a send rule.
+      if (r !== LsoResult.NotEnabled) this.pendingViolation = r;
+      return r === LsoResult.NotEnabled ? NDIS_STATUS.FAILURE : NDIS_STATUS.INVALID_PARAMETER;
+    }
+    const seg = this.segmenter;
+    const st = this.txStaging;
+    let n: number;
+    let sent = 0;
+    while ((n = seg.next(st, 0)) > 0) {
+      if (!this.wireOut(st, 0, n, q)) return NDIS_STATUS.INVALID_LENGTH;
+      s.lsoSegments++;
+      sent++;
+    }
+    s.lsoSends++;
+    completeLso(nbl, sent === seg.segmentCount ? seg.payloadLength : 0);
+    return NDIS_STATUS.SUCCESS;
+  }
+
+  /** A NET_BUFFER whose checksums the NBL asks for: copied out, checksummed, sent. */
+  private sendWithChecksums(nb: NetBuffer, info: number, encap: number, q: number): boolean {
+    const len = nb.dataLength;
+    const st = this.txStaging;
+    if (len > st.length) {
+      this.stats.ifOutErrors++;
+      return false;
+    }
+    copyOutOfNetBuffer(nb, 0, st, 0, len);
+    const l = this.layout;
+    parseFrame(st, 0, len, l);
+    const r = fillTransmitChecksums(st, l, info, encap, this.offload.txMask);
+    if (r === ChecksumTxResult.Ok) this.stats.txChecksumOffloaded++;
+    else this.stats.txChecksumErrors++;
+    return this.wireOut(st, 0, len, q);
+  }
 
   /** MiniportSendNetBufferLists: each NET_BUFFER goes on the wire; completions come from a DPC. */
   sendNetBufferLists(chain: NetBufferList): void {
     const s = this.stats;
     let nbl: NetBufferList | null = chain;
+    let violation: NetBufferList | null = null;
+    let violationCode = 0;
     while (nbl !== null) {
       const next: NetBufferList | null = nbl.next;
       let status: NdisStatus = NDIS_STATUS.SUCCESS;
@@ -319,39 +731,38 @@ export class VirtualAdapter implements HubPort {
       else if (this.powerState !== 1) status = NDIS_STATUS.LOW_POWER_STATE;
       else if (!this.linkUp) status = NDIS_STATUS.MEDIA_DISCONNECTED;
       if (status === NDIS_STATUS.SUCCESS) {
-        const q = nbl.netBufferListInfo[NDIS_NET_BUFFER_LIST_INFO.Ieee8021QNetBufferListInfo]!;
-        for (let nb = nbl.firstNetBuffer; nb !== null; nb = nb.next) {
-          const f = this.frame;
-          f.reset();
-          let left = nb.dataLength;
-          let mdl = nb.currentMdl;
-          let off = nb.currentMdlOffset;
-          while (mdl !== null && left > 0) {
-            const n = Math.min(mdl.byteCount - off, left);
-            if (n > 0) f.add(mdl.buffer, mdl.byteOffset + off, n);
-            left -= n;
-            off = 0;
-            mdl = mdl.next;
+        const info = nbl.netBufferListInfo;
+        const q = info[NDIS_NET_BUFFER_LIST_INFO.Ieee8021QNetBufferListInfo]!;
+        const lso = info[NDIS_NET_BUFFER_LIST_INFO.TcpLargeSendNetBufferListInfo]!;
+        const csum = info[NDIS_NET_BUFFER_LIST_INFO.TcpIpChecksumNetBufferListInfo]!;
+        if (lso !== 0) {
+          status = this.sendLso(nbl, q);
+          if (this.pendingViolation !== 0 && violation === null) {
+            violation = nbl;
+            violationCode = this.pendingViolation;
           }
-          if (q !== 0) f.vlanTci = (ieee8021QUserPriority(q) << 13) | ieee8021QVlanId(q);
-          const len = f.wireLength;
-          if (len > this.mtu + 14 + (f.vlanTci !== 0 || this.frameHasTag(f) ? 4 : 0) || len < 14) {
-            s.ifOutErrors++;
-            status = NDIS_STATUS.INVALID_LENGTH;
-            continue;
+          this.pendingViolation = 0;
+        } else if ((csum & (NDIS_CSUM_TX.IsIPv4 | NDIS_CSUM_TX.IsIPv6)) !== 0 && this.offload.txMask !== 0) {
+          const encap = info[NDIS_NET_BUFFER_LIST_INFO.TcpSendOffloadsSupplementalNetBufferListInfo]!;
+          for (let nb = nbl.firstNetBuffer; nb !== null; nb = nb.next) {
+            if (!this.sendWithChecksums(nb, csum, encap, q)) status = NDIS_STATUS.INVALID_LENGTH;
           }
-          const d0 = f.byteAt(0);
-          if ((d0 & 1) === 0) {
-            s.ifHCOutUcastPkts++;
-            s.ifHCOutUcastOctets += len;
-          } else if (this.isBroadcast(f)) {
-            s.ifHCOutBroadcastPkts++;
-            s.ifHCOutBroadcastOctets += len;
-          } else {
-            s.ifHCOutMulticastPkts++;
-            s.ifHCOutMulticastOctets += len;
+        } else {
+          for (let nb = nbl.firstNetBuffer; nb !== null; nb = nb.next) {
+            const f = this.frame;
+            f.reset();
+            let left = nb.dataLength;
+            let mdl = nb.currentMdl;
+            let off = nb.currentMdlOffset;
+            while (mdl !== null && left > 0) {
+              const n = Math.min(mdl.byteCount - off, left);
+              if (n > 0) f.add(mdl.buffer, mdl.byteOffset + off, n);
+              left -= n;
+              off = 0;
+              mdl = mdl.next;
+            }
+            if (!this.transmit(f, q)) status = NDIS_STATUS.INVALID_LENGTH;
           }
-          this.hub.repeat(f);
         }
       } else {
         s.ifOutDiscards++;
@@ -361,6 +772,9 @@ export class VirtualAdapter implements HubPort {
       nbl = next;
     }
     this.ndis.queueDpc(this.txDpc);
+    if (violation !== null) {
+      this.ndis.violate(lsoRuleId(violationCode), 'overlying driver', this.handle.name, violation, `large send refused: ${describeLsoResult(violationCode)}`, 'MiniportSendNetBufferLists');
+    }
   }
 
   private frameHasTag(f: WireFrame): boolean {
@@ -381,17 +795,19 @@ export class VirtualAdapter implements HubPort {
     return NDIS_STATUS.SUCCESS;
   }
 
-  /** MiniportPause: stop taking frames, drop the receive queue, wait for sends and receives in flight. */
+  /** MiniportPause: stop taking frames, drop the receive queues, wait for sends and receives in flight. */
   pause(): NdisStatus {
     this.state = PAUSING;
     // Frames received but not yet indicated never leave the NIC.
-    let x = this.rxQueue.takeAll();
-    while (x !== null) {
-      const next: NetBufferList | null = x.next;
-      this.stats.rcvFlushedOnPause++;
-      this.stats.ifInDiscards++;
-      this.recycle(x);
-      x = next;
+    for (const q of this.receiveQueues) {
+      let x = q.nbls.takeAll();
+      while (x !== null) {
+        const next: NetBufferList | null = x.next;
+        this.stats.rcvFlushedOnPause++;
+        this.stats.ifInDiscards++;
+        this.recycle(x);
+        x = next;
+      }
     }
     if (this.isIdle()) {
       this.state = PAUSED;
@@ -432,9 +848,9 @@ export class VirtualAdapter implements HubPort {
     this.hub.unplug(this);
     this.ndis.cancelTimerObject(this.pauseTimer);
     this.ndis.freeTimerObject(this.pauseTimer);
-    this.ndis.scheduler.removeQueuedDpc(this.rxDpc);
+    for (const q of this.receiveQueues) q.interrupt.cancel();
     this.ndis.scheduler.removeQueuedDpc(this.txDpc);
-    for (const nbl of this.rcbs) this.pool.freeNetBufferList(nbl);
+    for (const r of this.rcbs) this.pool.freeNetBufferList(r.nbl);
     this.ndis.freeNetBufferListPool(this.pool);
   }
 }

@@ -2,13 +2,18 @@
  * `virtual`: a virtual Ethernet miniport in the manner of the WDK's netvmini. Adapters plugged into
  * the same in-memory hub behave like NICs on one Ethernet hub: each sees the others' broadcast,
  * multicast and directed frames, through its own packet filter. MAC address, MTU, link speed and
- * link state are configurable; statistics are those of OID_GEN_STATISTICS.
+ * link state are configurable; statistics are those of OID_GEN_STATISTICS. The adapters do the
+ * scalable and virtualized networking offloads in software and negotiate them through NDIS as a
+ * NIC does: checksum, LSOv1/v2, NVGRE task offload, RSS, header-data split, VMQ and receive side
+ * throttle (see offload.ts for the standardized keywords).
  *
  * Adapter configuration keywords (AdapterConfig.configuration, read with NdisReadConfiguration):
  * `Hub` (hub name, default "hub0"), `NetworkAddress` (MAC, e.g. "02-00-00-00-00-01"), `MTU`
  * (default 1500), `LinkSpeed` (bits/s, default 10 Gbit/s), `ReceiveBuffers` (default 512),
- * `MaxNblsPerIndicate` (receive throttle, default 64; 0 = all), `LowResourceThreshold`,
- * `*PriorityVLANTag` (non-zero: 802.1Q tags to and from the OOB), `Processor` (receive DPC target).
+ * `MaxNblsPerIndicate` (the miniport's own cap per receive indication, default 0 = none),
+ * `LowResourceThreshold`, `*PriorityVLANTag` (non-zero: 802.1Q tags to and from the OOB),
+ * `Processor` (default receive DPC target), VMQ queues (`VmqQueues`, default 8) and filters
+ * (`VmqFilters`, default 16), and the offload keywords of offload.ts.
  */
 import {
   MediaConnectState,
@@ -26,14 +31,36 @@ import {
   type AdapterConfig,
   NDIS_STATUS,
   type NdisStatus,
+  cloneOffload,
 } from '../../../ndis/index.js';
 import { VirtualAdapter } from './adapter.js';
 import { VirtualHub } from './hub.js';
 import { VIRTUAL_SUPPORTED_OIDS, virtualOidRequest } from './oid.js';
+import { VirtualOffload, readOffloadKeywords } from './offload.js';
+import { VIRTUAL_RSS_HASH_TYPES, offloadSupportedOids, receiveFilterCapabilities, rssCapabilities } from './oid-offload.js';
+import { RssEngine } from '../../../offload/rss/engine.js';
+import { VmqQueueSet } from '../../../offload/vmq/index.js';
+import { NDIS_HD_SPLIT_CAPS, ndisNegotiateHdSplit } from '../../../offload/hds/index.js';
+import { FixedReceiveThrottle, type ReceiveThrottleSource } from '../../../offload/throttle.js';
+import type { NdisHdSplitAttributes } from '../../../ndis/structs-offload.js';
 
-export { VirtualAdapter, VirtualStatistics } from './adapter.js';
+export { VirtualAdapter, VirtualStatistics, ReceiveQueue, ReceiveQueueKind } from './adapter.js';
 export { VirtualHub, WireFrame } from './hub.js';
 export { VIRTUAL_SUPPORTED_OIDS } from './oid.js';
+export { VirtualOffload, hardwareOffload, readOffloadKeywords, VIRTUAL_LSO_MAX_OFFLOAD_SIZE, VIRTUAL_LSO_MIN_SEGMENT_COUNT, type VirtualOffloadKeywords } from './offload.js';
+export { VIRTUAL_RSS_HASH_TYPES, indicateOffloadConfig, offloadSupportedOids, receiveFilterCapabilities, rssCapabilities } from './oid-offload.js';
+export { InterruptDpc, type MessageInterruptDpcHandler } from './interrupt.js';
+
+/** Options of the virtual miniport driver. */
+export interface VirtualMiniportOptions {
+  /** Driver (service) name, default "virtual". */
+  name?: string;
+  /**
+   * Where receive DPCs get NDIS_RECEIVE_THROTTLE_PARAMETERS.MaxNblsToIndicate (default: a
+   * FixedReceiveThrottle with NDIS_INDICATE_ALL_NBLS).
+   */
+  receiveThrottle?: ReceiveThrottleSource;
+}
 
 /** The driver-wide state of the virtual miniport (its MiniportDriverContext): the hubs. */
 export class VirtualMiniportDriver {
@@ -41,10 +68,15 @@ export class VirtualMiniportDriver {
   readonly handle: MiniportDriver;
   readonly hubs = new Map<string, VirtualHub>();
   readonly adapters = new Map<MiniportBlock, VirtualAdapter>();
+  /** The receive throttle source shared by the driver's adapters (stands in for NDIS's choice). */
+  readonly receiveThrottle: ReceiveThrottleSource;
   private count = 0;
 
-  constructor(ndis: Ndis, name = 'virtual') {
+  constructor(ndis: Ndis, nameOrOptions: string | VirtualMiniportOptions = 'virtual') {
+    const options = typeof nameOrOptions === 'string' ? { name: nameOrOptions } : nameOrOptions;
+    const name = options.name ?? 'virtual';
     this.ndis = ndis;
+    this.receiveThrottle = options.receiveThrottle ?? new FixedReceiveThrottle();
     const self = this;
     const chars = {
       name,
@@ -116,16 +148,37 @@ export class VirtualMiniportDriver {
     const mtu = num('MTU', 1500);
     const linkSpeed = num('LinkSpeed', 10_000_000_000);
     const hubName = str('Hub', 'hub0');
+    const processors = ndis.scheduler.processorCount;
+    const kw = readOffloadKeywords(num, processors);
+    const vlanOffload = num('*PriorityVLANTag', 0) !== 0;
+    // *RssOrVmqPreference: 1 with *VMQ advertises VMQ (and not RSS); otherwise *RSS decides.
+    const vmqOn = kw.rssOrVmqPreference === 1 && kw.vmq;
+    const rssOn = !vmqOn && kw.rss;
+    const vmqQueues = num('VmqQueues', 8);
+    const vmqFilters = num('VmqFilters', 16);
+    let hds: NdisHdSplitAttributes | null = null;
+    if (kw.headerDataSplit) {
+      const caps = NDIS_HD_SPLIT_CAPS.SUPPORTS_HEADER_DATA_SPLIT | NDIS_HD_SPLIT_CAPS.SUPPORTS_IPV4_OPTIONS | NDIS_HD_SPLIT_CAPS.SUPPORTS_IPV6_EXTENSION_HEADERS | NDIS_HD_SPLIT_CAPS.SUPPORTS_TCP_OPTIONS;
+      hds = { hardwareCapabilities: caps, currentCapabilities: caps, hdSplitFlags: 0, backfillSize: 0, maxHeaderSize: 0 };
+      // NDIS fills HDSplitFlags, BackfillSize and MaxHeaderSize (see ndisNegotiateHdSplit): the
+      // receive buffers depend on them, so they are settled before the adapter is built.
+      ndisNegotiateHdSplit(hds);
+    }
     const options = {
       hub: this.hub(hubName),
       mac: mac ?? new Uint8Array([2, 0, 0, 0, index >> 8, index & 0xff]),
       mtu,
       linkSpeed,
       receiveBuffers: num('ReceiveBuffers', 512),
-      maxNblsPerIndicate: num('MaxNblsPerIndicate', 64),
+      maxNblsPerIndicate: num('MaxNblsPerIndicate', 0),
       lowResourceThreshold: num('LowResourceThreshold', 0),
-      vlanOffload: num('*PriorityVLANTag', 0) !== 0,
+      vlanOffload,
       processor: num('Processor', index),
+      offload: new VirtualOffload(kw, mtu, vlanOffload),
+      rss: rssOn ? new RssEngine(VIRTUAL_RSS_HASH_TYPES, processors, kw.numRssQueues) : null,
+      vmq: vmqOn ? new VmqQueueSet(vmqQueues, vmqFilters, kw.vmqVlanFiltering, 30) : null,
+      hds,
+      throttle: this.receiveThrottle,
     };
     ndis.closeConfiguration(cfg);
     if (mac === null || mtu < 46 || mtu > 65_000) return NDIS_STATUS.INVALID_PARAMETER;
@@ -159,7 +212,7 @@ export class VirtualMiniportDriver {
       macAddressLength: 6,
       permanentMacAddress: options.mac,
       currentMacAddress: options.mac,
-      recvScaleCapabilities: null,
+      recvScaleCapabilities: options.rss === null ? null : rssCapabilities(options.rss.maxQueues),
       accessType: 1, // NET_IF_ACCESS_BROADCAST
       directionType: 0, // NET_IF_DIRECTION_SENDRECEIVE
       connectionType: 1, // NET_IF_CONNECTION_DEDICATED
@@ -169,9 +222,19 @@ export class VirtualMiniportDriver {
       supportedPauseFunctions: 0,
       dataBackFillSize: 0,
       contextBackFillSize: 0,
-      supportedOidList: [...VIRTUAL_SUPPORTED_OIDS],
+      supportedOidList: [...VIRTUAL_SUPPORTED_OIDS, ...offloadSupportedOids(options.rss !== null, hds !== null, options.vmq !== null)],
       autoNegotiationFlags: 0,
     });
+    ndis.mSetMiniportAttributes(handle, { kind: 'offload', defaultOffloadConfiguration: cloneOffload(options.offload.current), hardwareOffloadCapabilities: cloneOffload(options.offload.hardware) });
+    const vmq = options.vmq;
+    if (hds !== null || vmq !== null) {
+      ndis.mSetMiniportAttributes(handle, {
+        kind: 'hardwareAssist',
+        hdSplitAttributes: hds,
+        hardwareReceiveFilterCapabilities: vmq === null ? null : receiveFilterCapabilities(vmq.maxQueues, vmq.maxFilters, vmq.vlanFiltering, false),
+        currentReceiveFilterCapabilities: vmq === null ? null : receiveFilterCapabilities(vmq.maxQueues, vmq.maxFilters, vmq.vlanFiltering, true),
+      });
+    }
     return NDIS_STATUS.SUCCESS;
   }
 }

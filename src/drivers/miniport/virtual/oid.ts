@@ -1,7 +1,7 @@
 /**
  * The virtual miniport's OID handling (netvmini's ctrlpath.c): statistics, packet filter,
- * multicast list, lookahead, power. Queries NDIS answers itself (link state, addresses, media)
- * never reach here.
+ * multicast list, lookahead, power, and (oid-offload.ts) the task-offload and hardware-assist
+ * OIDs. Queries NDIS answers itself (link state, addresses, media) never reach here.
  */
 import {
   NDIS_STATISTICS_ALL_VALID,
@@ -19,6 +19,7 @@ import {
   type NdisStatus,
 } from '../../../ndis/index.js';
 import type { VirtualAdapter } from './adapter.js';
+import { offloadOidRequest } from './oid-offload.js';
 
 /** The OIDs the virtual miniport supports (OID_GEN_SUPPORTED_LIST). */
 export const VIRTUAL_SUPPORTED_OIDS: readonly number[] = [
@@ -60,6 +61,8 @@ const VENDOR_DESCRIPTION = new TextEncoder().encode('ndis-ts virtual Ethernet ad
 
 /** MiniportOidRequest of the virtual miniport. */
 export function virtualOidRequest(a: VirtualAdapter, r: NdisOidRequest): NdisStatus {
+  const offload = offloadOidRequest(a, r);
+  if (offload !== null) return offload;
   const s = a.stats;
   if (r.requestType === NdisRequestType.QueryInformation || r.requestType === NdisRequestType.QueryStatistics) {
     switch (r.oid) {
