@@ -58,6 +58,17 @@ export async function runNetwork(spec: TopologySpec, options: RunNetworkOptions)
         services: h.services.map((s) => `${s.name}:${s.port}`),
       });
     }
+    for (const t of h.teamInterfaces) {
+      out({
+        event: 'reachable',
+        host: h.spec.name,
+        adapter: t.spec.name,
+        mac: formatMac(t.handle.currentMacAddress),
+        addresses: [...(t.spec.ip ?? []), ...(t.spec.ip6 ?? [])],
+        where: `team ${t.team} over ${t.members.join(', ')}`,
+        services: h.services.map((s) => `${s.name}:${s.port}`),
+      });
+    }
   }
   out({ event: 'running', hosts: net.hosts.length, hint: 'Ctrl-C or "quit" stops' });
 

@@ -8,13 +8,15 @@
  *             tap:<ifname>            a Linux TAP interface
  *             pcap:<file>             frames of a capture file arrive; sends go to `sent`
  *   filters   capture (one pcapng for the network, or one per host), passthrough
+ *   teams     NIC teams of a host's adapters (the teaming intermediate driver), IP on their
+ *             interfaces
  *   hosts     one TCP/IP protocol driver instance each, bound to the host's adapters only
  *
  * While it runs, a line per event worth seeing is reported (link up or down, addresses ready,
  * neighbors resolved, connections accepted, verifier violations).
  */
 import { readFileSync } from 'node:fs';
-import { MediaConnectState, Ndis, type MiniportBlock } from '../ndis/index.js';
+import { MediaConnectState, Ndis, type AdapterConfig, type MiniportBlock } from '../ndis/index.js';
 import { Verifier } from '../verifier/index.js';
 import { VirtualMiniportDriver } from '../drivers/miniport/virtual/index.js';
 import { VxlanMiniportDriver, formatEndpoint, parseEndpoint } from '../drivers/miniport/vxlan/index.js';
@@ -22,6 +24,7 @@ import { TapMiniportDriver } from '../drivers/miniport/tap/index.js';
 import { PcapMiniportDriver } from '../drivers/miniport/pcap/index.js';
 import { CaptureFilter } from '../drivers/filter/capture/index.js';
 import { PassthroughFilter } from '../drivers/filter/passthrough/index.js';
+import { TEAM_MEMBER_UPPER_RANGE, TeamingDriver, parseTeamConfig, type TeamConfig } from '../drivers/im/index.js';
 import { formatMac, parseMac } from '../wire/index.js';
 import type { IpService, IpStack, IpStackFactory } from './ipstack.js';
 
@@ -59,10 +62,29 @@ export interface AdapterSpec {
   gw6?: string;
 }
 
+/** An interface of a team and the IP configuration the host's stack gives it. */
+export interface TeamInterfaceSpec {
+  name: string;
+  ip?: string[];
+  ip6?: string[];
+  gw?: string;
+  gw6?: string;
+}
+
+/** A NIC team of a host's adapters: the teaming driver's configuration and the IP of its interfaces. */
+export interface TeamSpec {
+  /** What the teaming driver is given (members are adapter names of the host). */
+  config: TeamConfig;
+  /** The team's interfaces (one named after the team when the configuration lists none). */
+  interfaces: TeamInterfaceSpec[];
+}
+
 /** One host: adapters, an IP stack over them, services. */
 export interface HostSpec {
   name: string;
   adapters: AdapterSpec[];
+  /** NIC teams over some of the adapters (fields as in src/drivers/im/teaming/config.ts). */
+  teams?: TeamSpec[];
   /** Services: echo, discard, http. */
   serve?: ('echo' | 'discard' | 'http')[];
   /** Forward IP between the host's interfaces (a router). */
@@ -124,7 +146,7 @@ function prefix(v: string, where: string, family: 4 | 6): string {
 }
 
 const ADAPTER_KEYS = new Set(['name', 'wire', 'mac', 'mtu', 'vni', 'local', 'port', 'remotes', 'underlayMtu', 'sent', 'timing', 'ip', 'ip6', 'gw', 'gw6']);
-const HOST_KEYS = new Set(['name', 'adapters', 'serve', 'forwarding', 'capture']);
+const HOST_KEYS = new Set(['name', 'adapters', 'serve', 'forwarding', 'capture', 'teams']);
 const TOP_KEYS = new Set(['hosts', 'capture', 'filters', 'verify', 'description']);
 
 function checkKeys(o: Record<string, unknown>, allowed: Set<string>, where: string): void {
@@ -196,6 +218,48 @@ export function checkTopology(value: unknown): TopologySpec {
       return spec;
     });
     const host: HostSpec = { name, adapters };
+    if (ho['teams'] !== undefined) {
+      if (!Array.isArray(ho['teams'])) throw new TopologyError(`${hw}.teams must be a list of teams`);
+      const mine = new Set(adapters.map((a) => a.name!));
+      const used = new Set<string>();
+      host.teams = ho['teams'].map((t: unknown, ti: number) => {
+        const tw = `${hw}.teams[${ti}]`;
+        const to = obj(t, tw);
+        const interfaces: TeamInterfaceSpec[] = [];
+        let raw: Record<string, unknown>[] | undefined;
+        if (to['interfaces'] !== undefined) {
+          if (!Array.isArray(to['interfaces'])) throw new TopologyError(`${tw}.interfaces must be a list`);
+          raw = to['interfaces'].map((i: unknown, ii: number) => {
+            const iw = `${tw}.interfaces[${ii}]`;
+            const { ip, ip6, gw, gw6, ...rest } = obj(i, iw);
+            const spec: TeamInterfaceSpec = { name: str(rest['name'], `${iw}.name`) };
+            if (ip !== undefined) spec.ip = strList(ip, `${iw}.ip`).map((p, k) => prefix(p, `${iw}.ip[${k}]`, 4));
+            if (ip6 !== undefined) spec.ip6 = strList(ip6, `${iw}.ip6`).map((p, k) => prefix(p, `${iw}.ip6[${k}]`, 6));
+            if (gw !== undefined) spec.gw = str(gw, `${iw}.gw`);
+            if (gw6 !== undefined) spec.gw6 = str(gw6, `${iw}.gw6`);
+            interfaces.push(spec);
+            return rest;
+          });
+        }
+        let config: TeamConfig;
+        try {
+          config = parseTeamConfig({ ...to, ...(raw !== undefined ? { interfaces: raw } : {}) }, tw);
+        } catch (e) {
+          throw new TopologyError((e as Error).message.replace(/ \[NDIS_STATUS_[A-Z_]+\]$/, ''));
+        }
+        for (const m of config.members) {
+          if (!mine.has(m)) throw new TopologyError(`${tw}.members: '${m}' is not an adapter of host ${name}`);
+          if (used.has(m)) throw new TopologyError(`${tw}.members: '${m}' is already in a team`);
+          used.add(m);
+        }
+        if (interfaces.length === 0) interfaces.push({ name: config.name });
+        for (const i of interfaces) {
+          if (adapterNames.has(i.name)) throw new TopologyError(`${tw}: interface name '${i.name}' is already used`);
+          adapterNames.add(i.name);
+        }
+        return { config, interfaces };
+      });
+    }
     if (ho['serve'] !== undefined) {
       const s = strList(ho['serve'], `${hw}.serve`);
       for (const x of s) if (x !== 'echo' && x !== 'discard' && x !== 'http') throw new TopologyError(`${hw}.serve: unknown service '${x}' (echo, discard, http)`);
@@ -240,7 +304,8 @@ export function readTopology(path: string): TopologySpec {
 
 /** Whether a host has addresses or services (and so runs the TCP/IP protocol driver). */
 export function hostNeedsIp(h: HostSpec): boolean {
-  return (h.serve?.length ?? 0) > 0 || h.forwarding === true || h.adapters.some((a) => (a.ip?.length ?? 0) > 0 || (a.ip6?.length ?? 0) > 0);
+  const hasIp = (x: { ip?: string[]; ip6?: string[] }): boolean => (x.ip?.length ?? 0) > 0 || (x.ip6?.length ?? 0) > 0;
+  return (h.serve?.length ?? 0) > 0 || h.forwarding === true || h.adapters.some(hasIp) || (h.teams ?? []).some((t) => t.interfaces.some(hasIp));
 }
 
 /** Whether any host of the topology runs the TCP/IP protocol driver. */
@@ -269,6 +334,8 @@ export interface RunningAdapter {
 export interface RunningHost {
   spec: HostSpec;
   adapters: RunningAdapter[];
+  /** Team interfaces (the teaming driver's virtual adapters) the host's stack is bound to. */
+  teamInterfaces: { spec: TeamInterfaceSpec; team: string; members: string[]; handle: MiniportBlock }[];
   stack: IpStack | null;
   services: IpService[];
   capture: CaptureFilter | null;
@@ -333,8 +400,12 @@ export class Network {
       this.captures.push(c);
     }
     for (const f of spec.filters ?? []) if (f === 'passthrough') await new PassthroughFilter(ndis, { name: 'passthrough' }).register();
+    const teaming = spec.hosts.some((h) => (h.teams?.length ?? 0) > 0) ? new TeamingDriver(ndis) : null;
+    if (teaming !== null) await teaming.register();
     for (const h of spec.hosts) {
       const adapterNames = h.adapters.map((a) => a.name!);
+      const members = new Set((h.teams ?? []).flatMap((t) => t.config.members));
+      const bindTo = [...adapterNames.filter((n) => !members.has(n)), ...(h.teams ?? []).flatMap((t) => t.interfaces.map((i) => i.name))];
       let capture: CaptureFilter | null = null;
       if (h.capture !== undefined) {
         capture = new CaptureFilter(ndis, { path: h.capture, name: `capture-${h.name}`, adapters: adapterNames });
@@ -343,18 +414,20 @@ export class Network {
       }
       let stack: IpStack | null = null;
       if (ipFactory !== null && hostNeedsIp(h)) {
-        stack = ipFactory(ndis, { name: `tcpip-${h.name}`, adapters: adapterNames, ...(h.forwarding !== undefined ? { forwarding: h.forwarding } : {}) });
+        stack = ipFactory(ndis, { name: `tcpip-${h.name}`, adapters: bindTo, ...(h.forwarding !== undefined ? { forwarding: h.forwarding } : {}) });
         await stack.register();
       }
-      this.hosts.push({ spec: h, adapters: [], stack, services: [], capture });
+      this.hosts.push({ spec: h, adapters: [], teamInterfaces: [], stack, services: [], capture });
+      for (const t of h.teams ?? []) await teaming!.createTeam(t.config);
     }
     for (const host of this.hosts) {
+      const members = new Set((host.spec.teams ?? []).flatMap((t) => t.config.members));
       for (const a of host.spec.adapters) {
-        const running = await this.addAdapter(a);
+        const running = await this.addAdapter(a, members.has(a.name!) ? { upperRange: [TEAM_MEMBER_UPPER_RANGE] } : {});
         host.adapters.push(running);
         this.linkState.set(running.handle, running.handle.mediaConnectState);
         this.report({ event: 'adapter', host: host.spec.name, adapter: running.handle.name, mac: formatMac(running.handle.currentMacAddress), mtu: running.handle.general!.mtuSize, where: running.where });
-        if (host.stack !== null) {
+        if (host.stack !== null && !members.has(a.name!)) {
           host.stack.configure(running.handle.name, {
             ...(a.ip !== undefined ? { ipv4: a.ip } : {}),
             ...(a.ip6 !== undefined ? { ipv6: a.ip6 } : {}),
@@ -364,9 +437,33 @@ export class Network {
         }
       }
     }
+    if (teaming !== null) {
+      await teaming.settled();
+      for (const host of this.hosts) {
+        for (const t of host.spec.teams ?? []) {
+          for (const i of t.interfaces) {
+            const handle = ndis.adapter(i.name);
+            host.teamInterfaces.push({ spec: i, team: t.config.name, members: t.config.members, handle });
+            this.report({ event: 'team-interface', host: host.spec.name, adapter: i.name, team: t.config.name, members: t.config.members, mac: formatMac(handle.currentMacAddress) });
+            host.stack?.configure(i.name, {
+              ...(i.ip !== undefined ? { ipv4: i.ip } : {}),
+              ...(i.ip6 !== undefined ? { ipv6: i.ip6 } : {}),
+              ...(i.gw !== undefined ? { gateway4: i.gw } : {}),
+              ...(i.gw6 !== undefined ? { gateway6: i.gw6 } : {}),
+            });
+          }
+        }
+      }
+    }
     for (const host of this.hosts) {
       if (host.stack === null) continue;
+      for (const t of host.teamInterfaces) {
+        await host.stack.ready(t.spec.name, 15_000);
+        const addresses = [...(t.spec.ip ?? []), ...(t.spec.ip6 ?? [])];
+        if (addresses.length > 0) this.report({ event: 'addresses-ready', host: host.spec.name, adapter: t.spec.name, addresses });
+      }
       for (const a of host.adapters) {
+        if (host.teamInterfaces.some((t) => t.members.includes(a.handle.name))) continue;
         await host.stack.ready(a.handle.name, 15_000);
         const addresses = [...(a.spec.ip ?? []), ...(a.spec.ip6 ?? [])];
         if (addresses.length > 0) this.report({ event: 'addresses-ready', host: host.spec.name, adapter: a.handle.name, addresses });
@@ -382,13 +479,13 @@ export class Network {
     }
   }
 
-  private async addAdapter(a: AdapterSpec): Promise<RunningAdapter> {
+  private async addAdapter(a: AdapterSpec, config: AdapterConfig): Promise<RunningAdapter> {
     const { kind, arg } = parseWire(a.wire);
     const name = a.name!;
     switch (kind) {
       case 'hub': {
         const mac = a.mac ?? formatMac(new Uint8Array([2, 0, 0x5e, 0x10, (++macCounter >> 8) & 0xff, macCounter & 0xff]));
-        const handle = await this.virtual.addAdapter(name, { Hub: arg, NetworkAddress: mac.replace(/:/g, '-'), ...(a.mtu !== undefined ? { MTU: a.mtu } : {}) });
+        const handle = await this.virtual.addAdapter(name, { Hub: arg, NetworkAddress: mac.replace(/:/g, '-'), ...(a.mtu !== undefined ? { MTU: a.mtu } : {}) }, config);
         return { spec: a, kind, handle, where: `virtual hub ${arg}` };
       }
       case 'vxlan': {
@@ -401,13 +498,13 @@ export class Network {
           ...(a.mac !== undefined ? { mac: a.mac } : {}),
           ...(a.mtu !== undefined ? { mtu: a.mtu } : {}),
           ...(a.underlayMtu !== undefined ? { underlayMtu: a.underlayMtu } : {}),
-        });
+        }, config);
         const v = this.vxlan.adapter(handle);
         const to = v.vtep.floodList.map((r) => formatEndpoint(r)).join(', ') || 'no static remote (learning only)';
         return { spec: a, kind, handle, where: `VXLAN VNI ${v.vni}, local ${formatEndpoint(v.vtep.local)}, remote ${to}` };
       }
       case 'tap': {
-        const handle = await this.tap.addAdapter(name, { ifname: arg === '' ? 'ndis%d' : arg, up: true, ...(a.mac !== undefined ? { mac: a.mac } : {}), ...(a.mtu !== undefined ? { mtu: a.mtu } : {}) });
+        const handle = await this.tap.addAdapter(name, { ifname: arg === '' ? 'ndis%d' : arg, up: true, ...(a.mac !== undefined ? { mac: a.mac } : {}), ...(a.mtu !== undefined ? { mtu: a.mtu } : {}) }, config);
         return { spec: a, kind, handle, where: `Linux TAP interface ${this.tap.adapter(handle).device.name}` };
       }
       case 'pcap': {
@@ -417,7 +514,7 @@ export class Network {
           ...(a.timing !== undefined ? { timing: a.timing } : {}),
           ...(a.mac !== undefined ? { mac: a.mac } : {}),
           ...(a.mtu !== undefined ? { mtu: a.mtu } : {}),
-        });
+        }, config);
         return { spec: a, kind, handle, where: `capture file ${arg}${a.sent !== undefined ? `, sends to ${a.sent}` : ''}` };
       }
     }
@@ -475,6 +572,8 @@ export function describeEvent(e: NetworkEvent): string {
   switch (e.event) {
     case 'adapter':
       return `${who}${String(e.adapter)} (${String(e.mac)}, MTU ${String(e.mtu)}) on ${String(e.where)}`;
+    case 'team-interface':
+      return `${who}${String(e.adapter)} (${String(e.mac)}) is team ${String(e.team)} over ${(e.members as string[]).join(', ')}`;
     case 'link-up':
       return `${who}${String(e.adapter)} link up`;
     case 'link-down':

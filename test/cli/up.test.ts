@@ -41,6 +41,9 @@ test('bad topologies are refused with the path of the bad field', () => {
     [{ hosts: [{ name: 'a', serve: ['ftp'], adapters: [{ wire: 'hub:x' }] }] }, /unknown service 'ftp'/],
     [{ hosts: [{ name: 'a', adapters: [{ wire: 'hub:x', mac: 'zz' }] }] }, /not a MAC address/],
     [{ hosts: [{ name: 'a', adapters: [{ wire: 'hub:x' }] }], verify: 'paranoid' }, /verify must be/],
+    [{ hosts: [{ name: 'a', adapters: [{ wire: 'hub:x' }], teams: [{ name: 't', members: ['b-eth0'] }] }] }, /teams\[0\]\.members: 'b-eth0' is not an adapter of host a/],
+    [{ hosts: [{ name: 'a', adapters: [{ wire: 'hub:x' }], teams: [{ name: 't', members: ['a-eth0'], teamingMode: 'Lacp' }] }] }, /teamingMode" must be one of/],
+    [{ hosts: [{ name: 'a', adapters: [{ wire: 'hub:x' }], teams: [{ name: 't', members: ['a-eth0'], interfaces: [{ name: 'a-eth0' }] }] }] }, /interface name 'a-eth0' is already used/],
   ];
   for (const [value, message] of bad) {
     assert.throws(() => checkTopology(value), (e: unknown) => e instanceof TopologyError && message.test(e.message), `${JSON.stringify(value)} -> ${message}`);
@@ -147,6 +150,31 @@ test('two hosts on a hub ping and fetch each other through the console; the rout
       router.kill();
     }
     assert.ok(readCaptureFile(join(dir, 'router.pcapng')).reader.interfaces.length === 2, 'the router captured both of its adapters');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a team topology: VLAN interfaces over teams keep the two VLANs apart, IP lives on the team interfaces', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ndis-cli-up-'));
+  try {
+    const child = new JsonChild(spawn(process.execPath, [cli, 'up', join(examples, 'teaming-vlans.json'), '--json'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] }));
+    try {
+      await child.waitEvent('running', 30_000);
+      const reach = child.events.filter((e) => e.event === 'reachable' && e['host'] === 'h1').map((e) => [e['adapter'], e['where']]);
+      assert.deepEqual(reach.slice(2), [['h1-vlan10', 'team h1-team0 over h1-eth0, h1-eth1'], ['h1-vlan20', 'team h1-team0 over h1-eth0, h1-eth1']]);
+      child.send('h2 ping 10.10.0.1');
+      child.send('h3 ping 10.20.0.1');
+      assert.deepEqual((await child.waitCount('ping', 2)).map((p) => [p['host'], p['address']]), [['h2', '10.10.0.1'], ['h3', '10.20.0.1']]);
+      child.send('h2 ping 10.20.0.3');
+      const failed = await child.waitEvent('ping-failed', 20_000);
+      assert.equal(failed['address'], '10.20.0.3', 'VLAN 10 does not reach VLAN 20');
+      child.send('quit');
+      assert.equal((await child.waitEvent('stopped'))['violations'], 0, 'no violation at the full verifier level');
+      assert.equal(await child.exit(), 0, child.stderr);
+    } finally {
+      child.kill();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

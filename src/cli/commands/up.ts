@@ -30,6 +30,9 @@ A topology:
 wires: hub:<name>, vxlan:<remote-ip>[:port], tap:<ifname>, pcap:<file> (with "sent": <file>)
 adapter fields: name, wire, mac, mtu, ip, ip6, gw, gw6; vxlan: vni, local, port, remotes,
 underlayMtu; pcap: sent, timing (original|fast)
+host fields: name, adapters, serve, forwarding, capture, teams (NIC teams of the host's adapters:
+name, members, teamingMode, loadBalancingAlgorithm, standby, vlanTagging, macAddress, announce,
+interfaces with name, vlanId and the IP fields ip, ip6, gw, gw6)
 
 options:
   --json     events as JSON lines
@@ -70,7 +73,14 @@ export const upCommand: Command = {
       throw e;
     }
     if (values.check === true) {
-      const summary = spec.hosts.map((h) => ({ host: h.name, adapters: h.adapters.map((a) => ({ name: a.name, wire: a.wire, ip: a.ip ?? [], ip6: a.ip6 ?? [] })), serve: h.serve ?? [] }));
+      const summary = spec.hosts.map((h) => ({
+        host: h.name,
+        adapters: [
+          ...h.adapters.map((a) => ({ name: a.name, wire: a.wire, ip: a.ip ?? [], ip6: a.ip6 ?? [] })),
+          ...(h.teams ?? []).flatMap((t) => t.interfaces.map((i) => ({ name: i.name, wire: `team:${t.config.name}(${t.config.members.join(',')})`, ip: i.ip ?? [], ip6: i.ip6 ?? [] }))),
+        ],
+        serve: h.serve ?? [],
+      }));
       if (values.json === true) process.stdout.write(`${JSON.stringify({ ok: true, hosts: summary })}\n`);
       else for (const h of summary) process.stdout.write(`${h.host}: ${h.adapters.map((a) => `${a.name} on ${a.wire}${[...a.ip, ...a.ip6].length > 0 ? ` (${[...a.ip, ...a.ip6].join(', ')})` : ''}`).join('; ')}${h.serve.length > 0 ? `; serves ${h.serve.join(', ')}` : ''}\n`);
       return 0;

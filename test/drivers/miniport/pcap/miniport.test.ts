@@ -189,13 +189,18 @@ test('real time: the original pacing holds on the wall clock', async () => {
   const bytes = pcapng([0, 150, 300].map((at, i) => ({ at, bytes: frame(OUR_MAC, i) })));
   const ndis = new Ndis({ mode: 'realtime' });
   try {
-    const { drv, got } = await stack(ndis, { replayBytes: bytes });
+    const { drv, got } = await stack(ndis, { replayBytes: bytes, autoStart: false });
+    const a = drv.adapter(ndis.adapter('pcap0'));
     const start = Date.now();
-    await ndis.until(drv.adapter(ndis.adapter('pcap0')).whenFinished());
+    a.startReplay();
+    await ndis.until(a.whenFinished());
     const elapsed = Date.now() - start;
     assert.equal(got.length, 3);
-    assert.ok(elapsed >= 280, `300 ms of file time took ${elapsed} ms`);
-    assert.ok(got[2]!.at - got[0]!.at >= 295, 'scheduler time between first and last frame');
+    assert.ok(elapsed >= 295, `300 ms of file time took ${elapsed} ms of wall clock`);
+    // Each frame arrives no earlier than its time in the file after the replay started.
+    const rel = got.map((g) => g.at - a.replayStartedAt);
+    assert.ok(rel[0]! >= 0 && rel[1]! >= 149.99 && rel[2]! >= 299.99, `frames at ${rel.join(', ')} ms`);
+    assert.ok(Math.abs(a.replayFinishedAt - a.replayStartedAt - 300) < 50, `replay took ${a.replayFinishedAt - a.replayStartedAt} ms of scheduler time`);
   } finally {
     await ndis.shutdown();
   }
