@@ -3,6 +3,10 @@ import { demoCommand } from './demo.js';
 import { verifierRulesCommand } from './verifier.js';
 import { rssCommand } from './rss.js';
 import { inspectCommand } from './inspect.js';
+import { hostCommand } from './host.js';
+import { upCommand } from './up.js';
+import { captureCommand } from './capture.js';
+import { replayCommand } from './replay.js';
 
 /** One `ndis` command. */
 export interface Command {
@@ -13,4 +17,4 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-export const commands: Command[] = [demoCommand, verifierRulesCommand, rssCommand, inspectCommand];
+export const commands: Command[] = [demoCommand, verifierRulesCommand, rssCommand, inspectCommand, hostCommand, upCommand, captureCommand, replayCommand];

@@ -1,0 +1,200 @@
+/**
+ * The pcap miniport's OID handling (the MiniportOidRequest of an Ethernet NIC): statistics,
+ * packet filter, multicast list, lookahead, power. Queries NDIS answers from the attributes (link
+ * state, addresses, media, MTU) never reach here.
+ */
+import {
+  NDIS_STATISTICS_ALL_VALID,
+  NDIS_STATUS,
+  NdisRequestType,
+  OID,
+  decodeMacList,
+  encodeMacList,
+  encodeStatistics,
+  readUlong,
+  writeBytes,
+  writeUlong,
+  writeUlong64,
+  type NdisOidRequest,
+  type NdisStatus,
+} from '../../../ndis/index.js';
+
+/** The OIDs the pcap miniport supports (OID_GEN_SUPPORTED_LIST). */
+export const PCAP_SUPPORTED_OIDS: readonly number[] = [
+  OID.GEN_SUPPORTED_LIST,
+  OID.GEN_HARDWARE_STATUS,
+  OID.GEN_MEDIA_SUPPORTED,
+  OID.GEN_MEDIA_IN_USE,
+  OID.GEN_MAXIMUM_LOOKAHEAD,
+  OID.GEN_MAXIMUM_FRAME_SIZE,
+  OID.GEN_LINK_SPEED,
+  OID.GEN_TRANSMIT_BUFFER_SPACE,
+  OID.GEN_RECEIVE_BUFFER_SPACE,
+  OID.GEN_VENDOR_ID,
+  OID.GEN_VENDOR_DESCRIPTION,
+  OID.GEN_VENDOR_DRIVER_VERSION,
+  OID.GEN_CURRENT_PACKET_FILTER,
+  OID.GEN_CURRENT_LOOKAHEAD,
+  OID.GEN_DRIVER_VERSION,
+  OID.GEN_MAXIMUM_TOTAL_SIZE,
+  OID.GEN_MAC_OPTIONS,
+  OID.GEN_MEDIA_CONNECT_STATUS,
+  OID.GEN_XMIT_OK,
+  OID.GEN_RCV_OK,
+  OID.GEN_XMIT_ERROR,
+  OID.GEN_RCV_ERROR,
+  OID.GEN_RCV_NO_BUFFER,
+  OID.GEN_STATISTICS,
+  OID.GEN_TRANSMIT_QUEUE_LENGTH,
+  OID.GEN_LINK_PARAMETERS,
+  OID.P802_3_PERMANENT_ADDRESS,
+  OID.P802_3_CURRENT_ADDRESS,
+  OID.P802_3_MULTICAST_LIST,
+  OID.P802_3_MAXIMUM_LIST_SIZE,
+  OID.PNP_SET_POWER,
+  OID.PNP_QUERY_POWER,
+];
+
+/** The NDIS_STATISTICS_INFO counters and receive settings an Ethernet miniport's OID handler needs. */
+export interface EthernetOidTarget {
+  readonly stats: {
+    ifHCInUcastPkts: number;
+    ifHCInMulticastPkts: number;
+    ifHCInBroadcastPkts: number;
+    ifHCInUcastOctets: number;
+    ifHCInMulticastOctets: number;
+    ifHCInBroadcastOctets: number;
+    ifHCOutUcastPkts: number;
+    ifHCOutMulticastPkts: number;
+    ifHCOutBroadcastPkts: number;
+    ifHCOutUcastOctets: number;
+    ifHCOutMulticastOctets: number;
+    ifHCOutBroadcastOctets: number;
+    ifInDiscards: number;
+    ifInErrors: number;
+    ifOutDiscards: number;
+    ifOutErrors: number;
+    rcvNoBuffer: number;
+  };
+  readonly mtu: number;
+  readonly maxMulticast: number;
+  packetFilter: number;
+  multicastList: Uint8Array[];
+  lookahead: number;
+  powerState: number;
+}
+
+/** The vendor description an adapter reports (OID_GEN_VENDOR_DESCRIPTION), NUL-terminated. */
+export function vendorDescription(text: string): Uint8Array {
+  return new TextEncoder().encode(`${text}\0`);
+}
+
+/** MiniportOidRequest of an Ethernet miniport over `a`: answers the OIDs of {@link PCAP_SUPPORTED_OIDS}. */
+export function ethernetOidRequest(a: EthernetOidTarget, r: NdisOidRequest, description: Uint8Array, transmitQueueLength: number): NdisStatus {
+  const s = a.stats;
+  if (r.requestType === NdisRequestType.QueryInformation || r.requestType === NdisRequestType.QueryStatistics) {
+    switch (r.oid) {
+      case OID.GEN_HARDWARE_STATUS:
+        return writeUlong(r, 0); // NdisHardwareStatusReady
+      case OID.GEN_VENDOR_ID:
+        return writeUlong(r, 0xffffff);
+      case OID.GEN_VENDOR_DESCRIPTION:
+        return writeBytes(r, description);
+      case OID.GEN_VENDOR_DRIVER_VERSION:
+        return writeUlong(r, 0x00010000);
+      case OID.GEN_DRIVER_VERSION:
+        return writeUlong(r, 0x0614);
+      case OID.GEN_TRANSMIT_BUFFER_SPACE:
+      case OID.GEN_RECEIVE_BUFFER_SPACE:
+        return writeUlong(r, (a.mtu + 14) * 256);
+      case OID.GEN_CURRENT_PACKET_FILTER:
+        return writeUlong(r, a.packetFilter);
+      case OID.P802_3_MULTICAST_LIST:
+        return writeBytes(r, encodeMacList(a.multicastList));
+      case OID.GEN_XMIT_OK:
+        return writeUlong64(r, s.ifHCOutUcastPkts + s.ifHCOutMulticastPkts + s.ifHCOutBroadcastPkts);
+      case OID.GEN_RCV_OK:
+        return writeUlong64(r, s.ifHCInUcastPkts + s.ifHCInMulticastPkts + s.ifHCInBroadcastPkts);
+      case OID.GEN_XMIT_ERROR:
+        return writeUlong(r, s.ifOutErrors);
+      case OID.GEN_RCV_ERROR:
+        return writeUlong(r, s.ifInErrors);
+      case OID.GEN_RCV_NO_BUFFER:
+        return writeUlong(r, s.rcvNoBuffer);
+      case OID.GEN_TRANSMIT_QUEUE_LENGTH:
+        return writeUlong(r, transmitQueueLength);
+      case OID.PNP_QUERY_POWER:
+        return NDIS_STATUS.SUCCESS;
+      case OID.GEN_STATISTICS:
+        return writeBytes(
+          r,
+          encodeStatistics({
+            supportedStatistics: NDIS_STATISTICS_ALL_VALID,
+            ifInDiscards: s.ifInDiscards,
+            ifInErrors: s.ifInErrors,
+            ifHCInOctets: s.ifHCInUcastOctets + s.ifHCInMulticastOctets + s.ifHCInBroadcastOctets,
+            ifHCInUcastPkts: s.ifHCInUcastPkts,
+            ifHCInMulticastPkts: s.ifHCInMulticastPkts,
+            ifHCInBroadcastPkts: s.ifHCInBroadcastPkts,
+            ifHCOutOctets: s.ifHCOutUcastOctets + s.ifHCOutMulticastOctets + s.ifHCOutBroadcastOctets,
+            ifHCOutUcastPkts: s.ifHCOutUcastPkts,
+            ifHCOutMulticastPkts: s.ifHCOutMulticastPkts,
+            ifHCOutBroadcastPkts: s.ifHCOutBroadcastPkts,
+            ifOutErrors: s.ifOutErrors,
+            ifOutDiscards: s.ifOutDiscards,
+            ifHCInUcastOctets: s.ifHCInUcastOctets,
+            ifHCInMulticastOctets: s.ifHCInMulticastOctets,
+            ifHCInBroadcastOctets: s.ifHCInBroadcastOctets,
+            ifHCOutUcastOctets: s.ifHCOutUcastOctets,
+            ifHCOutMulticastOctets: s.ifHCOutMulticastOctets,
+            ifHCOutBroadcastOctets: s.ifHCOutBroadcastOctets,
+          }),
+        );
+      default:
+        return NDIS_STATUS.NOT_SUPPORTED;
+    }
+  }
+  if (r.requestType === NdisRequestType.SetInformation) {
+    switch (r.oid) {
+      case OID.GEN_CURRENT_PACKET_FILTER: {
+        const v = readUlong(r);
+        if (v === null) {
+          r.bytesNeeded = 4;
+          return NDIS_STATUS.INVALID_LENGTH;
+        }
+        a.packetFilter = v;
+        r.bytesRead = 4;
+        return NDIS_STATUS.SUCCESS;
+      }
+      case OID.P802_3_MULTICAST_LIST: {
+        const list = r.informationBuffer === null ? [] : decodeMacList(r.informationBuffer, r.informationBufferLength);
+        if (list === null) return NDIS_STATUS.INVALID_LENGTH;
+        if (list.length > a.maxMulticast) return NDIS_STATUS.MULTICAST_FULL;
+        a.multicastList = list;
+        r.bytesRead = r.informationBufferLength;
+        return NDIS_STATUS.SUCCESS;
+      }
+      case OID.GEN_CURRENT_LOOKAHEAD: {
+        const v = readUlong(r);
+        if (v === null) return NDIS_STATUS.INVALID_LENGTH;
+        if (v > a.mtu) return NDIS_STATUS.INVALID_DATA;
+        a.lookahead = v;
+        r.bytesRead = 4;
+        return NDIS_STATUS.SUCCESS;
+      }
+      case OID.PNP_SET_POWER: {
+        const v = readUlong(r);
+        if (v === null) return NDIS_STATUS.INVALID_LENGTH;
+        a.powerState = v;
+        r.bytesRead = 4;
+        return NDIS_STATUS.SUCCESS;
+      }
+      case OID.GEN_LINK_PARAMETERS:
+        r.bytesRead = r.informationBufferLength;
+        return NDIS_STATUS.SUCCESS;
+      default:
+        return NDIS_STATUS.NOT_SUPPORTED;
+    }
+  }
+  return NDIS_STATUS.NOT_SUPPORTED;
+}
