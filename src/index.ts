@@ -20,4 +20,8 @@ export * as tcp from './drivers/protocol/tcpip/tcp/index.js';
 export * as tcpip from './drivers/protocol/tcpip/index.js';
 export * as impairFilter from './drivers/filter/impair/index.js';
 export * as teaming from './drivers/im/index.js';
-export * as tap from './drivers/miniport/tap/device.js';
+export * as tap from './drivers/miniport/tap/index.js';
+export * as vxlanMiniport from './drivers/miniport/vxlan/index.js';
+export * as pcapMiniport from './drivers/miniport/pcap/index.js';
+export * as captureFilter from './drivers/filter/capture/index.js';
+

@@ -684,16 +684,23 @@ export class Ndis {
     return true;
   }
 
-  private async pnpToBinding(o: OpenBlock, netEvent: number, buffer: unknown): Promise<NdisStatus> {
+  /**
+   * Calls ProtocolNetPnPEvent; `settled` runs at the moment the protocol's answer is known (its
+   * return, or NdisCompleteNetPnPEvent), before anything else can run, so that the binding's state
+   * changes exactly when NDIS's would.
+   */
+  private async pnpToBinding(o: OpenBlock, netEvent: number, buffer: unknown, settled: ((status: NdisStatus) => void) | null = null): Promise<NdisStatus> {
     let result: NdisStatus | null = null;
     let waiter: ((s: NdisStatus) => void) | null = null;
     o.pnpPending = (s) => {
       result = s;
+      settled?.(s);
       waiter?.(s);
     };
     const n: NetPnPEventNotification = { portNumber: 0, netEvent, buffer };
     let status = this.atPassive(() => o.protocol.chars.netPnPEvent(o.context, n));
     if (status === NDIS_STATUS.PENDING) status = result ?? (await new Promise<NdisStatus>((r) => (waiter = r)));
+    else settled?.(status);
     o.pnpPending = null;
     return status;
   }
@@ -717,14 +724,16 @@ export class Ndis {
       restartAttributes: attrs,
       flags: 0,
     };
-    const status = await this.pnpToBinding(o, NetEvent.Restart, params);
-    if (status === NDIS_STATUS.SUCCESS) {
-      o.sm.fire('RestartComplete');
-      this.log(`${o.name}: binding running`);
-    } else {
-      o.sm.fire('RestartFailed');
-      this.log(`${o.name}: binding restart failed ${formatStatus(status)}`);
-    }
+    // The binding runs from the moment the protocol's restart succeeds.
+    await this.pnpToBinding(o, NetEvent.Restart, params, (status) => {
+      if (status === NDIS_STATUS.SUCCESS) {
+        o.sm.fire('RestartComplete');
+        this.log(`${o.name}: binding running`);
+      } else {
+        o.sm.fire('RestartFailed');
+        this.log(`${o.name}: binding restart failed ${formatStatus(status)}`);
+      }
+    });
   }
 
   private atPassive<T>(fn: () => T): T {

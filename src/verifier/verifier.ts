@@ -297,6 +297,9 @@ export class Verifier implements NdisVerifierHooks, SchedulerWatchdog {
   }
 
   private checkReceiveNbl(o: Origin, x: NetBufferList, call: string): void {
+    // NDIS loopback indicates the sender's NBL as it was sent (send-side OOB, its NET_BUFFERs):
+    // NDIS made that indication, not the driver passing it on.
+    if ((x.nblFlags & NDIS_NBL_FLAGS.IS_LOOPBACK_PACKET) !== 0) return;
     const nb = x.firstNetBuffer;
     if (nb === null || nb.next !== null) {
       this.oneNetBuffer(o, x, call);

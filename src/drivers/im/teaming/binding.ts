@@ -6,6 +6,7 @@
  */
 import type { NetBufferList, NetBufferListPool } from '../../../nbl/index.js';
 import {
+  Dpc,
   MediaConnectState,
   NDIS_STATUS,
   type Ndis,
@@ -26,6 +27,11 @@ export const BindingRunState = {
   Pausing: 2,
   /** ProtocolUnbindAdapterEx called. */
   Closing: 3,
+  /**
+   * NetEventRestart accepted; the binding runs once NDIS has finished the restart (a protocol may
+   * not send while its restart is being handled), which a DPC queued from the handler observes.
+   */
+  Restarting: 4,
 } as const;
 
 /** Counters of one lower binding. */
@@ -93,7 +99,13 @@ export class LowerBinding {
     this.linkSpeed = params.xmitLinkSpeed;
     this.maxLinkSpeed = params.maxXmitLinkSpeed;
     this.offload = params.defaultOffloadConfiguration;
+    this.restartDpc = new Dpc(restarted, this, `lbfo-restart-${this.adapterName}`);
   }
+
+  /** Runs after NDIS finished restarting the binding: from then on it may send. */
+  readonly restartDpc: Dpc;
+  /** Settles the driver's record of the restart in progress (its `settled()` waits for it). */
+  restarted: (() => void) | null = null;
 
   /** NdisOpenAdapterEx succeeded: keeps the handle and allocates the send pool against it. */
   opened(handle: OpenBlock): void {
@@ -150,4 +162,16 @@ export class LowerBinding {
   release(): void {
     this.ndis.freeNetBufferListPool(this.sendPool);
   }
+}
+
+/** The restart DPC: the binding is Running (unless a pause or unbind came first), and its team takes it back. */
+function restarted(_dpc: Dpc, context: unknown): void {
+  const b = context as LowerBinding;
+  const done = b.restarted;
+  b.restarted = null;
+  if (b.state === BindingRunState.Restarting) {
+    b.state = BindingRunState.Running;
+    b.team?.memberRestarted(b);
+  }
+  done?.();
 }

@@ -352,8 +352,10 @@ export class TeamingDriver implements TeamHost {
             b.pauseNotification = n;
             return NDIS_STATUS.PENDING;
           case NetEvent.Restart:
-            b.state = BindingRunState.Running;
-            b.team?.memberRestarted(b);
+            // Sending (announcements, flows moved back) waits until the restart is done.
+            b.state = BindingRunState.Restarting;
+            self.track(new Promise<void>((resolve) => (b.restarted = resolve)));
+            ndis.queueDpc(b.restartDpc);
             return NDIS_STATUS.SUCCESS;
           default:
             return NDIS_STATUS.SUCCESS;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runFailoverDemo } from './failover-demo.js';
+import { runFailoverDemo } from '../../../../src/cli/demo/failover.js';
 
 test('the failover demo: frames both ways across a failover and a failback, all of them delivered, nothing outstanding', async () => {
   const s = await runFailoverDemo({ seed: 1, frames: 300 });

@@ -68,6 +68,8 @@ test('receive settings, offload configuration and network-layer addresses: what 
   const { ndis, lbfo, virt, members, iface, team, raw, log } = lab;
   // A filter on every Ethernet adapter logs the OIDs that pass it.
   await ndis.registerFilterDriver(logFilter(ndis, { name: 'spy', log, handlers: { oid: true } }));
+  // The members restarted under the new filter: the team takes them back once NDIS is done.
+  await ndis.until(lbfo.settled());
   const t = raw.get('team0')!;
   log.length = 0;
   const params = encodeOffloadParameters(noChangeOffloadParameters());

@@ -1,15 +1,15 @@
 /**
- * A failover demonstration in the shape of `ndis demo`: host A on a team of two virtual adapters,
- * host B on one, both running ndisprot; frames flow both ways while m1's cable is pulled and put
- * back. The summary shows the team's state at each step, the announcements, and that every frame
- * and every NBL is accounted for. (Written for src/cli/demo; kept here, tested, until it moves.)
+ * `ndis demo failover`: host A on a team of two virtual adapters, host B on one, both running
+ * ndisprot; frames flow both ways while m1's cable is pulled and put back. The summary shows the
+ * team's state at each step, the announcements, and that every frame and every NBL is accounted
+ * for.
  */
-import { Ndis, NDIS_STATUS, type MiniportBlock } from '../../../../src/ndis/index.js';
-import { VirtualMiniportDriver } from '../../../../src/drivers/miniport/virtual/index.js';
-import { NdisProt, NDISPROT_ETHERTYPE, type NdisProtBinding } from '../../../../src/drivers/protocol/ndisprot/index.js';
-import { TeamingDriver, TEAM_MEMBER_UPPER_RANGE, MEMBER_INACTIVE_REASON_TEXT, type Team } from '../../../../src/drivers/im/index.js';
-import { formatMac } from '../../../../src/wire/address.js';
-import { fullVerifier } from './helpers.js';
+import { Ndis, NDIS_STATUS, type MiniportBlock } from '../../ndis/index.js';
+import { VirtualMiniportDriver } from '../../drivers/miniport/virtual/index.js';
+import { NdisProt, NDISPROT_ETHERTYPE, type NdisProtBinding } from '../../drivers/protocol/ndisprot/index.js';
+import { TeamingDriver, TEAM_MEMBER_UPPER_RANGE, MEMBER_INACTIVE_REASON_TEXT, type Team } from '../../drivers/im/index.js';
+import { formatMac } from '../../wire/address.js';
+import { Verifier, type VerifyLevelName } from '../../verifier/index.js';
 
 /** What the failover demo reports. */
 export interface FailoverDemoSummary {
@@ -45,12 +45,12 @@ function describe(team: Team): string {
 }
 
 /** Runs the failover demo and returns its summary. */
-export async function runFailoverDemo(options: { seed: number; frames: number }): Promise<FailoverDemoSummary> {
+export async function runFailoverDemo(options: { seed: number; frames: number; verify?: VerifyLevelName }): Promise<FailoverDemoSummary> {
   const lines: string[] = [];
   const say = (l: string): void => {
     lines.push(l);
   };
-  const verifier = fullVerifier();
+  const verifier = new Verifier({ level: options.verify ?? 'full', action: 'count' });
   const ndis = new Ndis({ seed: options.seed, verifier });
   const virt = new VirtualMiniportDriver(ndis);
   const lbfo = new TeamingDriver(ndis);
