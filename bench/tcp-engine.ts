@@ -285,7 +285,9 @@ async function main(): Promise<void> {
     lsoBest = Math.max(lsoBest, engineRun(1460, 65536));
   }
   progress('');
-  report({ name: 'tcp.engine.bulk.mss1460', unit: 'B/s', value: mssBest, baseline: 'node net over loopback', baselineValue: netBest, target: 1.0 });
+  // The kernel's loopback moves 64 KiB segments: the engine is held to that figure with 64 KiB
+  // (offloaded) segments; at Ethernet's MSS it handles 45 times the segments, shown for scale.
+  report({ name: 'tcp.engine.bulk.mss1460', unit: 'B/s', value: mssBest, baseline: 'node net over loopback', baselineValue: netBest, note: 'Ethernet MSS against 64 KiB loopback segments' });
   report({ name: 'tcp.engine.bulk.lso64k', unit: 'B/s', value: lsoBest, baseline: 'node net over loopback', baselineValue: netBest, target: 1.0 });
 }
 
