@@ -285,12 +285,18 @@ export class TcpConnection implements TcpTimerTarget {
   retries: number;
   /** The SYN was retransmitted (RFC 6298 (5.7)). */
   synRetransmitted: boolean;
-  /** Zero-window probing in progress. */
+  /**
+   * The persist timer runs: data waits with nothing in flight, for a zero window (probing) or
+   * for a window too small to send into under sender SWS avoidance (the override timeout).
+   */
   persisting: boolean;
   /** Persist backoff exponent. */
   persistShift: number;
-  /** The next output may send one byte beyond the window (a zero-window probe). */
-  forceProbe: boolean;
+  /**
+   * The next output sends one segment whatever Nagle and SWS avoidance say: what the window
+   * allows, or one byte beyond a zero window (a probe). Set by the persist timer.
+   */
+  forceOutput: boolean;
 
   // ---- acknowledgment policy ----
   /** Send an ACK at the next output. */
@@ -410,7 +416,7 @@ export class TcpConnection implements TcpTimerTarget {
     this.synRetransmitted = false;
     this.persisting = false;
     this.persistShift = 0;
-    this.forceProbe = false;
+    this.forceOutput = false;
     this.ackNow = false;
     this.segsSinceAck = 0;
     this.keepAlive = false;

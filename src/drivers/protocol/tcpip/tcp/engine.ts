@@ -1354,7 +1354,7 @@ export class TcpEngine {
           if (cwnd < wnd) wnd = cwnd;
         } else wnd = 0; // in SACK recovery new data goes through NextSeg only
         let usable = wnd - inFlight;
-        if (c.forceProbe) usable = 1;
+        if (c.forceOutput && usable <= 0) usable = 1; // a zero-window probe: one byte beyond the window
         if (usable > 0) {
           const burst = c.offloadSize > 0 ? c.offloadSize : payload;
           len = unsent;
@@ -1366,7 +1366,7 @@ export class TcpEngine {
       let go = false;
       if (len > 0) {
         if (len >= full) go = true;
-        else if (c.forceProbe) go = true;
+        else if (c.forceOutput) go = true;
         else if (len === unsent && (c.noDelay || inFlight === 0 || c.finQueued)) go = true; // Nagle (RFC 9293 3.7.4)
         else if (seqLt(c.sndNxt, c.sndMax)) go = true; // retransmission after a timeout
         else if (c.maxSndWnd > 0 && len >= c.maxSndWnd >>> 1) go = true; // sender SWS avoidance
@@ -1399,20 +1399,22 @@ export class TcpEngine {
       if (!c.persisting && c.deadlines[TcpTimerKind.Retransmit] === Infinity) {
         c.deadlines[TcpTimerKind.Retransmit] = this.now + c.rtt.rto;
       }
-      if (c.forceProbe) {
-        c.forceProbe = false;
+      if (c.forceOutput) {
+        c.forceOutput = false;
         break;
       }
       if (sendFin) break;
     }
-    // Zero window with data waiting and nothing in flight: probe (RFC 9293 3.8.6.1).
-    if (c.sndWnd === 0 && c.sndMax === c.sndUna && (this.unsent(c) > 0 || this.finDue(c, 0))) {
-      if (!c.persisting) {
-        c.persisting = true;
-        c.persistShift = 0;
-        c.deadlines[TcpTimerKind.Retransmit] = Infinity;
-        c.deadlines[TcpTimerKind.Persist] = this.now + this.persistInterval(c);
-      }
+    // Data (or a FIN) waiting with nothing in flight: a zero window, or a window too small to use
+    // under sender SWS avoidance. Nothing the peer sends is due (window updates are pure ACKs,
+    // never retransmitted, and may be lost), so the persist timer polls the receiver: a probe into
+    // a zero window (RFC 9293 3.8.6.1), or the override timeout that sends what a small window
+    // allows (RFC 9293 3.8.6.2.1, RFC 1122 4.2.3.4). Without it the connection would wait forever.
+    if (c.sndMax === c.sndUna && !c.persisting && (this.unsent(c) > 0 || this.finDue(c, 0))) {
+      c.persisting = true;
+      c.persistShift = 0;
+      c.deadlines[TcpTimerKind.Retransmit] = Infinity;
+      c.deadlines[TcpTimerKind.Persist] = this.now + this.persistInterval(c);
     }
   }
 
@@ -1716,19 +1718,31 @@ export class TcpEngine {
     return t;
   }
 
-  /** Zero-window probe (RFC 9293 3.8.6.1; RFC 1122 4.2.2.17). */
+  /**
+   * The persist timer: a zero-window probe (RFC 9293 3.8.6.1; RFC 1122 4.2.2.17), or, when the
+   * window is open but too small for sender SWS avoidance, the override timeout (RFC 9293
+   * 3.8.6.2.1; RFC 1122 4.2.3.4): one segment of what the window allows, under the retransmission
+   * timer. Either way the peer's ACK brings its current window.
+   */
   private persistTimeout(c: TcpConnection): void {
     if (!c.persisting) return;
-    if (c.sndWnd > 0 || (this.unsent(c) === 0 && !this.finDue(c, 0) && c.sndNxt === c.sndUna)) {
+    if (this.unsent(c) === 0 && !this.finDue(c, 0) && c.sndNxt === c.sndUna) {
       c.persisting = false;
+      return;
+    }
+    if (c.sndWnd > 0) {
+      c.persisting = false;
+      c.persistShift = 0;
+      c.forceOutput = true;
       this.output(c);
+      c.forceOutput = false;
       return;
     }
     this.stats.windowProbes++;
     c.sndNxt = c.sndUna; // the probe carries the first unacknowledged byte
-    c.forceProbe = true;
+    c.forceOutput = true;
     this.output(c);
-    c.forceProbe = false;
+    c.forceOutput = false;
     if (c.persistShift < 16) c.persistShift++;
     c.deadlines[TcpTimerKind.Persist] = this.now + this.persistInterval(c);
   }

@@ -8,10 +8,13 @@ import fc from 'fast-check';
 import { ScriptHost, Recorder } from './sim/script.js';
 import type { Seg } from './sim/script.js';
 import { TcpState } from '../../../../../src/drivers/protocol/tcpip/tcp/state.js';
+import type { TcpConnection } from '../../../../../src/drivers/protocol/tcpip/tcp/connection.js';
 import { seqLe } from '../../../../../src/drivers/protocol/tcpip/tcp/seq.js';
 import { TCP_ACK, TCP_SYN } from '../../../../../src/wire/tcp.js';
 
 const R_ISS = 5000;
+/** States in which the connection still has its sending side (data or a FIN may be outstanding). */
+const SENDING_STATES = new Set<number>([TcpState.ESTABLISHED, TcpState.CLOSE_WAIT, TcpState.FIN_WAIT_1, TcpState.CLOSING, TcpState.LAST_ACK]);
 
 function established() {
   const h = new ScriptHost({ mslMs: 100, minRtoMs: 50, initialRtoMs: 100 });
@@ -65,6 +68,8 @@ void test('fuzz: random segments and time never break an established connection 
           assert.ok(c.reassembly.count <= c.reassembly.capacity);
           assert.ok(c.scoreboard.count <= c.scoreboard.capacity);
           assert.ok(c.scoreboard.sackedBytes >= 0);
+          // Never stalled: data or a FIN to deliver always has a timer that will move it.
+          if (hasWork(c)) assert.ok(c.deadlines.some((d) => d < Infinity), `a timer is armed in ${c.state} (una ${c.sndUna}, max ${c.sndMax}, wnd ${c.sndWnd})`);
         }
       }
       h.take();
@@ -72,6 +77,61 @@ void test('fuzz: random segments and time never break an established connection 
       const st = h.engine.stats;
       assert.ok(st.inSegs >= steps.length);
       assert.ok(h.engine.connectionCount >= 0 && h.engine.connectionCount < 100);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+/** Whether `c` has data or a FIN to deliver, and so needs a timer (or an ACK) to move it. */
+function hasWork(c: TcpConnection): boolean {
+  return SENDING_STATES.has(c.state) && (c.unacknowledgedLength() > 0 || (c.finQueued && !c.finAcked));
+}
+
+/** One move of a well-formed but stingy peer, or of the application, or of time. */
+type PeerStep =
+  | { kind: 'ack'; fraction: number; window: number }
+  | { kind: 'write'; length: number }
+  | { kind: 'wait'; ms: number };
+
+const peerStep: fc.Arbitrary<PeerStep> = fc.oneof(
+  fc.record({
+    kind: fc.constant('ack' as const),
+    // How far into the flight the ACK reaches (1: everything sent), and the window it offers:
+    // often a small one (less than a segment), sometimes a zero one, sometimes anything.
+    fraction: fc.oneof(fc.constant(1), fc.double({ min: 0, max: 1, noNaN: true })),
+    window: fc.oneof(fc.integer({ min: 1, max: 600 }), fc.constant(0), fc.integer({ min: 0, max: 65535 })),
+  }),
+  fc.record({ kind: fc.constant('write' as const), length: fc.integer({ min: 1, max: 20_000 }) }),
+  fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 400 }) }),
+);
+
+void test('property: whatever a peer acknowledges and advertises (its updates may be lost), data to send always has a timer, and goes once the peer behaves', () => {
+  fc.assert(
+    fc.property(fc.array(peerStep, { maxLength: 40 }), (steps) => {
+      const { h, c } = established();
+      let tsVal = 100;
+      const ack = (ackNo: number, window: number): void => {
+        h.inject({ srcPort: 1234, dstPort: 80, seq: c.rcvNxt, ack: ackNo, flags: TCP_ACK, window, ts: [tsVal++, 0] });
+      };
+      const stalled = (where: string): string =>
+        `${where}: no timer with work to do in ${c.state} (una ${c.sndUna}, nxt ${c.sndNxt}, max ${c.sndMax}, wnd ${c.sndWnd}, unacked ${c.unacknowledgedLength()})`;
+      for (const st of steps) {
+        if (st.kind === 'ack') ack((c.sndUna + Math.round(st.fraction * ((c.sndMax - c.sndUna) >>> 0))) >>> 0, st.window);
+        else if (st.kind === 'write') c.send(new Uint8Array(st.length), 0, Math.min(st.length, c.writableLength()));
+        else h.advance(st.ms);
+        h.take(); // whatever the engine sent is lost, or its ACK is among the peer's moves
+        if (hasWork(c)) assert.ok(c.deadlines.some((d) => d < Infinity), stalled(st.kind));
+      }
+      // The peer now acknowledges everything with an open window each time the engine sends.
+      for (let i = 0; i < 1000 && c.unacknowledgedLength() > 0; i++) {
+        ack(c.sndMax, 30_000);
+        if (h.take().length === 0) {
+          const due = h.nextTimer();
+          assert.ok(due < Infinity, stalled('behaving peer'));
+          h.advance(due - h.time);
+        }
+      }
+      assert.equal(c.unacknowledgedLength(), 0, 'everything written was delivered');
     }),
     { numRuns: 300 },
   );

@@ -654,6 +654,51 @@ void test('zero window: the sender probes with one byte on the persist timer, ba
   assert.ok(!c.persisting);
 });
 
+void test('small window, nothing in flight: the persist timer sends what the window allows, so a lost window update cannot stall the sender', () => {
+  const { h, c, p } = activeEstablished();
+  c.send(bytes(40_000), 0, 40_000);
+  let sent = 0;
+  for (const s of h.take()) sent += s.payload!.length;
+  assert.ok(sent > 0 && sent < 40_000, `first flight: ${sent} bytes`);
+  // Everything acknowledged, but the receiver's buffer is nearly full: a 40-byte window (10 << 2).
+  p.ack += sent;
+  p.send(TCP_ACK, { window: 10 });
+  h.none('40 bytes held by sender SWS avoidance (RFC 9293 3.8.6.2.1)');
+  assert.equal(c.sndUna, c.sndMax, 'nothing in flight');
+  // The receiver reads and sends a window update that is lost on the way: only a timer helps now.
+  const due = h.nextTimer();
+  assert.ok(due < Infinity, 'a timer is armed while data waits for a usable window');
+  h.advance(due - h.time);
+  const forced = p.one('segment at the persist timeout');
+  assert.equal(forced.seq, p.ack, 'starts at SND.UNA');
+  assert.equal(forced.payload!.length, 40, 'fills the small window');
+  assert.ok(!c.persisting);
+  assert.ok(h.nextTimer() < Infinity, 'the retransmission timer covers the forced segment');
+  // Its ACK carries the window the lost update had announced: the transfer resumes.
+  p.ack += 40;
+  p.send(TCP_ACK, { window: 4096 });
+  const more = h.take();
+  assert.ok(more.length > 0, 'data flows again');
+  assert.equal(more[0]!.seq, p.ack);
+});
+
+void test('small window: a window update that arrives stops the persist timer and the data goes at once', () => {
+  const { h, c, p } = activeEstablished();
+  c.send(bytes(40_000), 0, 40_000);
+  let sent = 0;
+  for (const s of h.take()) sent += s.payload!.length;
+  p.ack += sent;
+  p.send(TCP_ACK, { window: 10 });
+  h.none();
+  assert.ok(c.persisting);
+  p.send(TCP_ACK, { window: 4096 }); // the update (same SEQ and ACK, larger window)
+  assert.ok(!c.persisting);
+  const segs = h.take();
+  assert.ok(segs.length > 0, 'data after the update');
+  assert.equal(segs[0]!.seq, p.ack);
+  assert.equal(segs[0]!.payload!.length, 1448, 'full-sized segments again');
+});
+
 void test('receive side: a full buffer advertises a zero window; reading sends a window update', () => {
   const { h, c, p, rec } = activeEstablished({ ...FAST, receiveBufferSize: 4096 }, { mss: 1460, ws: 0, sackOk: true });
   rec.autoRead = false;
