@@ -1,38 +1,56 @@
 /**
  * The worker side of an RSS receive queue (workers.ts): takes frame slots from its descriptor
  * ring, parses each frame in shared memory, validates its checksums and computes its Toeplitz hash
- * under the configured hash types, and writes the hash value, hash type and checksum Receive bits
- * into the frame's result slot. Sleeps on the ring when it is empty; exits when the ring is closed
- * and drained. Allocates nothing per frame.
+ * under the configured hash types, and writes the hash value, hash type, checksum Receive bits and
+ * NBL classification flags into the frame's result slot. Reloads the configuration block when its
+ * generation changes (checked once per batch). Sleeps on the ring when it is empty; exits when the
+ * ring is closed and drained. Allocates nothing per frame.
  */
 import { workerData } from 'node:worker_threads';
 import { FrameLayout, parseFrame } from '../layout.js';
 import { validateChecksums } from '../checksum/index.js';
+import { classificationFlags } from '../hds/index.js';
 import { RssClassification, rssHashFrame } from './engine.js';
-import { ToeplitzHasher } from './toeplitz.js';
-import { DescriptorRing, RING, type RssWorkerData } from './workers.js';
+import { RSS_VERIFICATION_KEY, ToeplitzHasher } from './toeplitz.js';
+import { CONFIG, DescriptorRing, RESULT, RESULT_STRIDE, RING, type RssWorkerData } from './workers.js';
 
 const data = workerData as RssWorkerData;
 const frames = new Uint8Array(data.frames);
 const table = new Int32Array(data.table);
 const results = new Int32Array(data.results);
+const config = new Int32Array(data.config);
 const ring = new DescriptorRing(data.ring);
-const hasher = new ToeplitzHasher(data.key);
+const hasher = new ToeplitzHasher(RSS_VERIFICATION_KEY);
 const layout = new FrameLayout();
 const out = new RssClassification();
-const types = data.hashTypes;
-const mask = data.checksumMask;
+const key = new Uint8Array(40);
+let generation = -1;
+let types = 0;
+let mask = 0;
+
+/** Loads the configuration block when the main thread has changed it. */
+function loadConfig(): void {
+  const g = Atomics.load(config, CONFIG.GENERATION);
+  if (g === generation) return;
+  generation = g;
+  types = config[CONFIG.HASH_TYPES]!;
+  mask = config[CONFIG.CHECKSUM_MASK]!;
+  const n = config[CONFIG.KEY_LENGTH]!;
+  for (let i = 0; i < n; i++) key[i] = config[CONFIG.KEY + i]!;
+  hasher.setKey(key.subarray(0, n));
+}
 
 function processFrame(slot: number): void {
   const off = table[2 * slot]!;
   const len = table[2 * slot + 1]!;
   parseFrame(frames, off, len, layout);
-  const bits = validateChecksums(frames, layout, mask);
-  const t = rssHashFrame(hasher, frames, layout, types, out);
-  const r = 3 * slot;
-  results[r] = out.hash | 0;
-  results[r + 1] = t;
-  results[r + 2] = bits;
+  const bits = mask === 0 ? 0 : validateChecksums(frames, layout, mask);
+  const t = types === 0 ? 0 : rssHashFrame(hasher, frames, layout, types, out);
+  const r = slot * RESULT_STRIDE;
+  results[r + RESULT.HASH] = t === 0 ? 0 : out.hash | 0;
+  results[r + RESULT.HASH_TYPE] = t;
+  results[r + RESULT.CHECKSUM] = bits;
+  results[r + RESULT.NBL_FLAGS] = classificationFlags(layout);
 }
 
 function run(): void {
@@ -47,6 +65,7 @@ function run(): void {
       Atomics.wait(c, RING.TAIL, tail, 100);
       continue;
     }
+    loadConfig();
     while (head !== tail) {
       processFrame(slots[head & m]!);
       head = (head + 1) | 0;

@@ -17,10 +17,14 @@
  * its ring is empty.
  */
 import { Worker } from 'node:worker_threads';
+import { ToeplitzHasher } from './toeplitz.js';
 
-/** The ring's control words (Int32 indices). */
-export const RING = { HEAD: 0, TAIL: 1, CAPACITY: 2, CLOSED: 3, PROCESSED: 4 } as const;
-const CONTROL_WORDS = 8;
+/**
+ * The ring's control words (Int32 indices). The consumer's words (HEAD, PROCESSED) and the
+ * producer's (TAIL, CLOSED) sit 64 bytes apart, so that the two threads do not write one cache line.
+ */
+export const RING = { HEAD: 0, PROCESSED: 1, TAIL: 16, CLOSED: 17, CAPACITY: 32 } as const;
+const CONTROL_WORDS = 48;
 
 /**
  * A single-producer single-consumer ring of frame slot numbers in a SharedArrayBuffer. Both sides
@@ -84,7 +88,9 @@ export class DescriptorRing {
       }
       const at = this.tail & this.mask;
       const n = Math.min(count - done, room, cap - at);
-      this.slots.set(src.subarray(from + done, from + done + n), at);
+      const slots = this.slots;
+      const base = from + done;
+      for (let i = 0; i < n; i++) slots[at + i] = src[base + i]!;
       this.tail = (this.tail + n) | 0;
       done += n;
       this.publish();
@@ -139,6 +145,7 @@ export class FrameSlab {
   private next = 0;
 
   constructor(byteCapacity: number, slotCount: number) {
+    if (!Number.isInteger(slotCount) || slotCount < 1) throw new RangeError(`frame slab slot count ${slotCount} must be a positive integer`);
     this.bytes = new Uint8Array(new SharedArrayBuffer(byteCapacity));
     this.table = new Int32Array(new SharedArrayBuffer(8 * slotCount));
     this.slotCount = slotCount;
@@ -155,32 +162,62 @@ export class FrameSlab {
     return slot;
   }
 
-  /** Slots filled. */
+  /**
+   * Records that slot `slot` holds the frame at `bytes[offset..offset+length)`, for a producer that
+   * writes its frames in place (a receive buffer per slot) rather than with `add`.
+   */
+  set(slot: number, offset: number, length: number): void {
+    this.table[2 * slot] = offset;
+    this.table[2 * slot + 1] = length;
+  }
+
+  /** Slots filled by `add`. */
   get count(): number {
     return this.next;
   }
 }
 
-/** Per-slot results the workers write: hash value, hash type, checksum Receive bits. */
+/** Int32 words per result slot: 16 (64 bytes), so that two workers never write one cache line. */
+export const RESULT_STRIDE = 16;
+/** Word offsets inside a result slot. */
+export const RESULT = { HASH: 0, HASH_TYPE: 1, CHECKSUM: 2, NBL_FLAGS: 3 } as const;
+
+/**
+ * Per-slot results the workers write: hash value, hash type, checksum Receive bits (the
+ * NDIS_TCP_IP_CHECKSUM_NET_BUFFER_LIST_INFO value) and the NBL classification flags
+ * (NDIS_NBL_FLAGS_IS_IPV4 ... IS_UDP). Each slot has a cache line of its own.
+ */
 export class FrameResults {
   declare readonly values: Int32Array;
 
   constructor(slotCount: number) {
-    this.values = new Int32Array(new SharedArrayBuffer(12 * slotCount));
+    this.values = new Int32Array(new SharedArrayBuffer(4 * RESULT_STRIDE * slotCount));
   }
 
   hash(slot: number): number {
-    return Atomics.load(this.values, 3 * slot) >>> 0;
+    return this.values[slot * RESULT_STRIDE + RESULT.HASH]! >>> 0;
   }
 
   hashType(slot: number): number {
-    return Atomics.load(this.values, 3 * slot + 1);
+    return this.values[slot * RESULT_STRIDE + RESULT.HASH_TYPE]!;
   }
 
   checksum(slot: number): number {
-    return Atomics.load(this.values, 3 * slot + 2);
+    return this.values[slot * RESULT_STRIDE + RESULT.CHECKSUM]!;
+  }
+
+  nblFlags(slot: number): number {
+    return this.values[slot * RESULT_STRIDE + RESULT.NBL_FLAGS]!;
   }
 }
+
+/**
+ * The configuration block the workers read: what they hash with and what they validate. Written
+ * by the main thread only while no frame is in flight (RssWorkerPool.configure drains first); a
+ * worker reloads it when GENERATION changes.
+ */
+export const CONFIG = { GENERATION: 0, HASH_TYPES: 1, CHECKSUM_MASK: 2, KEY_LENGTH: 3, KEY: 4 } as const;
+const CONFIG_WORDS = CONFIG.KEY + 40;
 
 /** What each worker is given. */
 export interface RssWorkerData {
@@ -188,9 +225,8 @@ export interface RssWorkerData {
   table: SharedArrayBuffer;
   results: SharedArrayBuffer;
   ring: SharedArrayBuffer;
-  key: number[];
-  hashTypes: number;
-  checksumMask: number;
+  /** The configuration block (CONFIG words; the key one byte per word). */
+  config: SharedArrayBuffer;
 }
 
 /** Options of an {@link RssWorkerPool}. */
@@ -209,18 +245,23 @@ export interface RssWorkerPoolOptions {
 /**
  * Receive queues on worker threads over one shared frame slab. `dispatch(queue, slot)` hands a
  * frame to a queue's worker; `flush` publishes; `wait` blocks until every dispatched frame has its
- * results; `close` ends the workers.
+ * results; `configure` changes the key, hash types and checksum mask between frames; `close` ends
+ * the workers (`terminate` without waiting, for a miniport's halt).
  */
 export class RssWorkerPool {
   readonly rings: DescriptorRing[] = [];
   readonly workers: Worker[] = [];
   declare readonly results: FrameResults;
-  private declare readonly dispatched: number[];
+  private declare readonly dispatched: Int32Array;
+  private declare readonly config: Int32Array;
   private readonly exited: Promise<void>[] = [];
 
   constructor(slab: FrameSlab, options: RssWorkerPoolOptions) {
+    if (!Number.isInteger(options.workers) || options.workers < 1) throw new RangeError(`worker count ${options.workers} must be a positive integer`);
     this.results = new FrameResults(slab.slotCount);
-    this.dispatched = new Array<number>(options.workers).fill(0);
+    this.dispatched = new Int32Array(options.workers);
+    this.config = new Int32Array(new SharedArrayBuffer(4 * CONFIG_WORDS));
+    this.writeConfig(options.key, options.hashTypes, options.checksumMask);
     const url = new URL('./rss-worker.js', import.meta.url);
     for (let i = 0; i < options.workers; i++) {
       const ring = new DescriptorRing(options.ringCapacity ?? 4096);
@@ -230,9 +271,7 @@ export class RssWorkerPool {
         table: slab.table.buffer as SharedArrayBuffer,
         results: this.results.values.buffer as SharedArrayBuffer,
         ring: ring.buffer,
-        key: Array.from(options.key),
-        hashTypes: options.hashTypes,
-        checksumMask: options.checksumMask,
+        config: this.config.buffer as SharedArrayBuffer,
       };
       const w = new Worker(url, { workerData: data });
       this.exited.push(new Promise((resolve, reject) => {
@@ -243,23 +282,44 @@ export class RssWorkerPool {
     }
   }
 
+  private writeConfig(key: ArrayLike<number>, hashTypes: number, checksumMask: number): void {
+    // The hasher checks the key; checking it here too reports a bad key on the caller's thread.
+    new ToeplitzHasher(key);
+    const c = this.config;
+    c[CONFIG.HASH_TYPES] = hashTypes;
+    c[CONFIG.CHECKSUM_MASK] = checksumMask;
+    c[CONFIG.KEY_LENGTH] = key.length;
+    for (let i = 0; i < key.length; i++) c[CONFIG.KEY + i] = key[i]!;
+    Atomics.add(c, CONFIG.GENERATION, 1);
+  }
+
+  /**
+   * Changes what the workers compute (the RSS secret key and hash types, the checksum mask), for
+   * frames dispatched from now on: waits for the frames in flight first.
+   */
+  configure(key: ArrayLike<number>, hashTypes: number, checksumMask: number): void {
+    this.wait();
+    this.writeConfig(key, hashTypes, checksumMask);
+  }
+
   /** Hands frame `slot` to the worker of `queue` (visible after `flush`, or when a batch fills). */
   dispatch(queue: number, slot: number): void {
     const ring = this.rings[queue]!;
     ring.push(slot);
-    this.dispatched[queue]!++;
-    if ((this.dispatched[queue]! & 63) === 0) ring.publish();
+    const n = (this.dispatched[queue]! + 1) | 0;
+    this.dispatched[queue] = n;
+    if ((n & 63) === 0) ring.publish();
   }
 
   /** Hands the frames `slots[from..from+count)` to the worker of `queue` in one batch (published at once). */
   dispatchBatch(queue: number, slots: Int32Array, from: number, count: number): void {
     this.rings[queue]!.pushBatch(slots, from, count);
-    this.dispatched[queue]! += count;
+    this.dispatched[queue] = (this.dispatched[queue]! + count) | 0;
   }
 
   /** Publishes every ring. */
   flush(): void {
-    for (const r of this.rings) r.publish();
+    for (let i = 0; i < this.rings.length; i++) this.rings[i]!.publish();
   }
 
   /** Blocks until every dispatched frame has been processed. */
@@ -270,12 +330,31 @@ export class RssWorkerPool {
 
   /** Frames dispatched in total. */
   get total(): number {
-    return this.dispatched.reduce((a, b) => a + b, 0);
+    let t = 0;
+    for (let i = 0; i < this.dispatched.length; i++) t += this.dispatched[i]!;
+    return t;
   }
 
   /** Ends the workers once their rings are empty; resolves when they have exited. */
   async close(): Promise<void> {
     for (const r of this.rings) r.close();
     await Promise.all(this.exited);
+  }
+
+  /**
+   * Ends the workers without waiting for them (MiniportHaltEx cannot wait for a thread to exit):
+   * the rings are closed and the threads stopped; nothing dispatched afterwards is processed.
+   */
+  terminate(): void {
+    for (const r of this.rings) r.close();
+    for (const w of this.workers) {
+      w.unref();
+      void w.terminate();
+    }
+  }
+
+  /** Lets the process exit while the workers are idle (they still run while it is alive). */
+  unref(): void {
+    for (const w of this.workers) w.unref();
   }
 }
