@@ -56,6 +56,7 @@ import { FilterDriver, FilterModule } from './filter.js';
 import { MiniportBlock, MiniportDriver } from './miniport.js';
 import type { DriverResources } from './resources.js';
 import type { NdisOffload } from './offload-types.js';
+import { NDIS_ANSWERED_OFFLOAD_OIDS, ndisAnswerOffloadQuery, ndisSetHardwareAssistAttributes } from './offload-answers.js';
 import { NdisOidRequest, NdisRequestType, OID, formatOid, readUlong, ulongBuffer, writeBytes, writeUlong, writeUlong64 } from './oid.js';
 import { OpenBlock, ProtocolDriver } from './protocol.js';
 import { RULE } from './rule-ids.js';
@@ -151,6 +152,7 @@ const NDIS_ANSWERED = new Set<number>([
   OID.P802_3_CURRENT_ADDRESS,
   OID.P802_3_MAXIMUM_LIST_SIZE,
   OID.GEN_SUPPORTED_LIST,
+  ...NDIS_ANSWERED_OFFLOAD_OIDS,
 ]);
 
 /** Delete/free OIDs that may complete only with NOT_ACCEPTED, REQUEST_ABORTED, SUCCESS (DV NdisOidComplete). */
@@ -1171,6 +1173,7 @@ export class Ndis {
         m.currentOffload = attributes.defaultOffloadConfiguration;
         return NDIS_STATUS.SUCCESS;
       case 'hardwareAssist':
+        ndisSetHardwareAssistAttributes(attributes);
         m.hardwareAssist = attributes;
         return NDIS_STATUS.SUCCESS;
     }
@@ -1929,7 +1932,7 @@ export class Ndis {
         return writeBytes(r, b);
       }
       default:
-        return NDIS_STATUS.NOT_SUPPORTED;
+        return ndisAnswerOffloadQuery(m, r);
     }
   }
 

@@ -276,20 +276,6 @@ export class VirtualAdapter implements HubPort {
       initialCount: o.receiveBuffers,
       maxCount: o.receiveBuffers,
     });
-    // Receive memory: one slab of frame buffers; with header-data split a page per buffer (the
-    // data portion starts BackfillSize bytes into its page) and a slab of header buffers.
-    const hds = o.hds;
-    const backfill = hds === null ? 0 : hds.backfillSize;
-    const stride = hds === null ? this.rcbSize : Math.ceil((backfill + this.rcbSize) / PAGE) * PAGE;
-    const slab = new Uint8Array(o.receiveBuffers * stride);
-    const headerSlab = hds === null ? null : new Uint8Array(o.receiveBuffers * hds.maxHeaderSize);
-    for (let i = 0; i < o.receiveBuffers; i++) {
-      const nbl = this.pool.allocateNetBufferList()!;
-      const rcb = new Rcb(nbl, slab, i * stride, stride, headerSlab, hds === null ? 0 : i * hds.maxHeaderSize);
-      nbl.miniportReserved[0] = rcb;
-      this.rcbs.push(rcb);
-      this.freeRcbs.enqueue(nbl);
-    }
     const processor = o.processor % ndis.scheduler.processorCount;
     const handler = (ctx: unknown, id: number, t: NdisReceiveThrottleParameters): void => (ctx as VirtualAdapter).messageInterruptDpc(id, t);
     const addQueue = (kind: number, cpu: number): void => {
@@ -306,6 +292,28 @@ export class VirtualAdapter implements HubPort {
     this.txDpc = new Dpc((_d, ctx) => (ctx as VirtualAdapter).sendCompleteDpc(), this, `${handle.name}:txc`);
     this.txDpc.processor = processor;
     this.pauseTimer = ndis.allocateTimerObject(handle, (_a, ctx) => (ctx as VirtualAdapter).checkPauseDone(), this, `${handle.name}:pause`);
+  }
+
+  /**
+   * Allocates the receive buffers: one slab of frame buffers; with header-data split a page per
+   * buffer (the data portion starts BackfillSize bytes into its page) and a slab of header buffers
+   * of MaxHeaderSize bytes. Called once the header-data split attributes are settled (NDIS fills
+   * them in NdisMSetMiniportAttributes), before the adapter receives anything.
+   */
+  allocateReceiveBuffers(count: number): void {
+    if (this.rcbs.length !== 0) throw new Error('receive buffers are already allocated');
+    const hds = this.hds;
+    const backfill = hds === null ? 0 : hds.backfillSize;
+    const stride = hds === null ? this.rcbSize : Math.ceil((backfill + this.rcbSize) / PAGE) * PAGE;
+    const slab = new Uint8Array(count * stride);
+    const headerSlab = hds === null ? null : new Uint8Array(count * hds.maxHeaderSize);
+    for (let i = 0; i < count; i++) {
+      const nbl = this.pool.allocateNetBufferList()!;
+      const rcb = new Rcb(nbl, slab, i * stride, stride, headerSlab, hds === null ? 0 : i * hds.maxHeaderSize);
+      nbl.miniportReserved[0] = rcb;
+      this.rcbs.push(rcb);
+      this.freeRcbs.enqueue(nbl);
+    }
   }
 
   get running(): boolean {

@@ -40,7 +40,7 @@ import { VirtualOffload, readOffloadKeywords } from './offload.js';
 import { VIRTUAL_RSS_HASH_TYPES, offloadSupportedOids, receiveFilterCapabilities, rssCapabilities } from './oid-offload.js';
 import { RssEngine } from '../../../offload/rss/engine.js';
 import { VmqQueueSet } from '../../../offload/vmq/index.js';
-import { NDIS_HD_SPLIT_CAPS, ndisNegotiateHdSplit } from '../../../offload/hds/index.js';
+import { NDIS_HD_SPLIT_CAPS } from '../../../offload/hds/index.js';
 import { FixedReceiveThrottle, type ReceiveThrottleSource } from '../../../offload/throttle.js';
 import type { NdisHdSplitAttributes } from '../../../ndis/structs-offload.js';
 
@@ -159,10 +159,9 @@ export class VirtualMiniportDriver {
     let hds: NdisHdSplitAttributes | null = null;
     if (kw.headerDataSplit) {
       const caps = NDIS_HD_SPLIT_CAPS.SUPPORTS_HEADER_DATA_SPLIT | NDIS_HD_SPLIT_CAPS.SUPPORTS_IPV4_OPTIONS | NDIS_HD_SPLIT_CAPS.SUPPORTS_IPV6_EXTENSION_HEADERS | NDIS_HD_SPLIT_CAPS.SUPPORTS_TCP_OPTIONS;
+      // NDIS fills HDSplitFlags, BackfillSize and MaxHeaderSize in NdisMSetMiniportAttributes; the
+      // receive buffers, which depend on them, are allocated after that call.
       hds = { hardwareCapabilities: caps, currentCapabilities: caps, hdSplitFlags: 0, backfillSize: 0, maxHeaderSize: 0 };
-      // NDIS fills HDSplitFlags, BackfillSize and MaxHeaderSize (see ndisNegotiateHdSplit): the
-      // receive buffers depend on them, so they are settled before the adapter is built.
-      ndisNegotiateHdSplit(hds);
     }
     const options = {
       hub: this.hub(hubName),
@@ -235,6 +234,7 @@ export class VirtualMiniportDriver {
         currentReceiveFilterCapabilities: vmq === null ? null : receiveFilterCapabilities(vmq.maxQueues, vmq.maxFilters, vmq.vlanFiltering, true),
       });
     }
+    a.allocateReceiveBuffers(options.receiveBuffers);
     return NDIS_STATUS.SUCCESS;
   }
 }

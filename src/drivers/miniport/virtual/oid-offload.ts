@@ -43,7 +43,6 @@ import {
   encodeReceiveFilterCapabilities,
   encodeReceiveQueueParameters,
   encodeReceiveQueueState,
-  encodeReceiveScaleCapabilities,
   encodeReceiveScaleParameters,
   isDecodeError,
   writeAllocationComplete,
@@ -157,9 +156,8 @@ export function offloadOidRequest(a: VirtualAdapter, r: NdisOidRequest): NdisSta
     case OID.TCP_OFFLOAD_HARDWARE_CAPABILITIES:
       if (!query) return NDIS_STATUS.NOT_SUPPORTED;
       return writeBytes(r, encodeOffload(o.hardware));
-    case OID.TCP_OFFLOAD_CURRENT_CONFIG:
-      if (!query) return NDIS_STATUS.NOT_SUPPORTED;
-      return writeBytes(r, encodeOffload(o.current));
+    // OID_TCP_OFFLOAD_CURRENT_CONFIG and OID_GEN_RECEIVE_SCALE_CAPABILITIES are answered by NDIS
+    // from the attributes and status indications; they never reach the miniport.
     case OID.TCP_OFFLOAD_PARAMETERS: {
       if (!set) return NDIS_STATUS.NOT_SUPPORTED;
       const b = input(r, NDIS_SIZEOF_OFFLOAD_PARAMETERS_REVISION_1);
@@ -186,9 +184,6 @@ export function offloadOidRequest(a: VirtualAdapter, r: NdisOidRequest): NdisSta
       return NDIS_STATUS.SUCCESS;
     }
     // ---- RSS ----
-    case OID.GEN_RECEIVE_SCALE_CAPABILITIES:
-      if (a.rss === null || !query) return NDIS_STATUS.NOT_SUPPORTED;
-      return writeBytes(r, encodeReceiveScaleCapabilities(rssCapabilities(a.rss.maxQueues)));
     case OID.GEN_RECEIVE_SCALE_PARAMETERS: {
       const rss = a.rss;
       if (rss === null) return NDIS_STATUS.NOT_SUPPORTED;
