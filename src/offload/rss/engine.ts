@@ -155,6 +155,31 @@ function outerTwoTuple(hasher: ToeplitzHasher, b: Uint8Array, l: FrameLayout, ty
   return out.hashType;
 }
 
+/**
+ * The hash of a parsed frame as an RSS engine computes it: {@link rssHashFrame} on the frame, or,
+ * for an NVGRE frame when `encapsulated` (EncapsulatedPacketTaskOffload RssSupported and enabled),
+ * on the inner TCP/UDP 4-tuple, falling back to the tunnel's 2-tuple ("Supporting NVGRE in RSS").
+ * `inner` is scratch for the inner frame's layout. Returns the hash type used (0: no hash).
+ */
+export function rssHashLayout(
+  hasher: ToeplitzHasher,
+  bytes: Uint8Array,
+  l: FrameLayout,
+  inner: FrameLayout,
+  types: number,
+  encapsulated: boolean,
+  out: RssClassification,
+): number {
+  if (!(encapsulated && l.nvgre && !l.fragment)) return rssHashFrame(hasher, bytes, l, types, out);
+  parseFrame(bytes, l.innerFrameOffset, l.ipEnd - l.innerFrameOffset, inner);
+  if (inner.isIp && !inner.fragment && inner.reason === 0 && (inner.l4 === L4.Tcp || inner.l4 === L4.Udp)) {
+    const t = rssHashFrame(hasher, bytes, inner, types, out);
+    // Only a 4-tuple counts as the inner hash; otherwise fall back to the tunnel addresses.
+    if (t !== NDIS_HASH_IPV4 && t !== NDIS_HASH_IPV6 && t !== NDIS_HASH_IPV6_EX && t !== 0) return t;
+  }
+  return outerTwoTuple(hasher, bytes, l, types, out);
+}
+
 /** Why {@link RssEngine.setParameters} refused a configuration (0 = accepted). */
 export const RssParametersResult = {
   Ok: 0,
@@ -346,27 +371,26 @@ export class RssEngine {
     out.hash = 0;
     out.hashType = 0;
     if (!this.enabled) return false;
-    const types = this.hashInformation & NDIS_HASH_TYPE_MASK;
-    let t: number;
-    if (this.encapsulated && l.nvgre && !l.fragment) {
-      const inner = this.inner;
-      parseFrame(bytes, l.innerFrameOffset, l.ipEnd - l.innerFrameOffset, inner);
-      if (inner.isIp && !inner.fragment && inner.reason === 0 && (inner.l4 === L4.Tcp || inner.l4 === L4.Udp)) {
-        t = rssHashFrame(this.hasher, bytes, inner, types, out);
-        // Only a 4-tuple counts as the inner hash; otherwise fall back to the tunnel addresses.
-        if (t === NDIS_HASH_IPV4 || t === NDIS_HASH_IPV6 || t === NDIS_HASH_IPV6_EX || t === 0) t = outerTwoTuple(this.hasher, bytes, l, types, out);
-      } else {
-        t = outerTwoTuple(this.hasher, bytes, l, types, out);
-      }
-    } else {
-      t = rssHashFrame(this.hasher, bytes, l, types, out);
-    }
+    const t = rssHashLayout(this.hasher, bytes, l, this.inner, this.hashInformation & NDIS_HASH_TYPE_MASK, this.encapsulated, out);
     if (t === 0) return false;
-    const entry = out.hash & this.tableMask;
-    const q = this.entryQueue[entry]!;
-    out.queue = q;
-    out.processor = this.table[entry]!;
+    this.steer(out);
     return true;
+  }
+
+  /**
+   * The receive queue and processor of a frame whose hash is already in `out.hash` (computed
+   * elsewhere, e.g. on a worker thread, with this engine's key and hash types): the indirection
+   * table entry `hash & (entries - 1)`. Leaves `queue` -1 when RSS is off.
+   */
+  steer(out: RssClassification): void {
+    if (!this.enabled || this.tableEntries === 0) {
+      out.queue = -1;
+      out.processor = -1;
+      return;
+    }
+    const entry = out.hash & this.tableMask;
+    out.queue = this.entryQueue[entry]!;
+    out.processor = this.table[entry]!;
   }
 
   /** {@link classify} for a NET_BUFFER (copied to contiguous scratch memory when spread over MDLs). */

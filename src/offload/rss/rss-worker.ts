@@ -10,7 +10,7 @@ import { workerData } from 'node:worker_threads';
 import { FrameLayout, parseFrame } from '../layout.js';
 import { validateChecksums } from '../checksum/index.js';
 import { classificationFlags } from '../hds/index.js';
-import { RssClassification, rssHashFrame } from './engine.js';
+import { RssClassification, rssHashLayout } from './engine.js';
 import { RSS_VERIFICATION_KEY, ToeplitzHasher } from './toeplitz.js';
 import { CONFIG, DescriptorRing, RESULT, RESULT_STRIDE, RING, type RssWorkerData } from './workers.js';
 
@@ -22,11 +22,13 @@ const config = new Int32Array(data.config);
 const ring = new DescriptorRing(data.ring);
 const hasher = new ToeplitzHasher(RSS_VERIFICATION_KEY);
 const layout = new FrameLayout();
+const inner = new FrameLayout();
 const out = new RssClassification();
 const key = new Uint8Array(40);
 let generation = -1;
 let types = 0;
 let mask = 0;
+let encapsulated = false;
 
 /** Loads the configuration block when the main thread has changed it. */
 function loadConfig(): void {
@@ -35,6 +37,7 @@ function loadConfig(): void {
   generation = g;
   types = config[CONFIG.HASH_TYPES]!;
   mask = config[CONFIG.CHECKSUM_MASK]!;
+  encapsulated = config[CONFIG.ENCAPSULATED] === 1;
   const n = config[CONFIG.KEY_LENGTH]!;
   for (let i = 0; i < n; i++) key[i] = config[CONFIG.KEY + i]!;
   hasher.setKey(key.subarray(0, n));
@@ -45,7 +48,7 @@ function processFrame(slot: number): void {
   const len = table[2 * slot + 1]!;
   parseFrame(frames, off, len, layout);
   const bits = mask === 0 ? 0 : validateChecksums(frames, layout, mask);
-  const t = types === 0 ? 0 : rssHashFrame(hasher, frames, layout, types, out);
+  const t = types === 0 ? 0 : rssHashLayout(hasher, frames, layout, inner, types, encapsulated, out);
   const r = slot * RESULT_STRIDE;
   results[r + RESULT.HASH] = t === 0 ? 0 : out.hash | 0;
   results[r + RESULT.HASH_TYPE] = t;

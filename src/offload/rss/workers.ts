@@ -125,12 +125,16 @@ export class DescriptorRing {
     return Atomics.load(this.control, RING.PROCESSED);
   }
 
-  /** Producer: blocks until the consumer has finished `count` descriptors in total. */
-  waitProcessed(count: number): void {
+  /**
+   * Producer: blocks until the consumer has finished `count` descriptors in total (true), or the
+   * clock passes `deadline` (Date.now() milliseconds; false).
+   */
+  waitProcessed(count: number, deadline = Infinity): boolean {
     const c = this.control;
     for (;;) {
       const p = Atomics.load(c, RING.PROCESSED);
-      if (p - count >= 0) return;
+      if (((p - count) | 0) >= 0) return true;
+      if (deadline !== Infinity && Date.now() >= deadline) return false;
       Atomics.wait(c, RING.PROCESSED, p, 50);
     }
   }
@@ -216,7 +220,7 @@ export class FrameResults {
  * by the main thread only while no frame is in flight (RssWorkerPool.configure drains first); a
  * worker reloads it when GENERATION changes.
  */
-export const CONFIG = { GENERATION: 0, HASH_TYPES: 1, CHECKSUM_MASK: 2, KEY_LENGTH: 3, KEY: 4 } as const;
+export const CONFIG = { GENERATION: 0, HASH_TYPES: 1, CHECKSUM_MASK: 2, KEY_LENGTH: 3, ENCAPSULATED: 4, KEY: 5 } as const;
 const CONFIG_WORDS = CONFIG.KEY + 40;
 
 /** What each worker is given. */
@@ -235,11 +239,13 @@ export interface RssWorkerPoolOptions {
   workers: number;
   /** Ring capacity per worker (power of two). */
   ringCapacity?: number;
-  /** RSS secret key and hash types the workers hash with. */
+  /** RSS secret key and hash types the workers hash with (hash types 0: no hash). */
   key: ArrayLike<number>;
   hashTypes: number;
-  /** CSUM mask of the checksums the workers validate. */
+  /** CSUM mask of the checksums the workers validate (0: none). */
   checksumMask: number;
+  /** Hash NVGRE frames on their inner headers (as RssEngine.encapsulated). Default false. */
+  encapsulated?: boolean;
 }
 
 /**
@@ -261,7 +267,7 @@ export class RssWorkerPool {
     this.results = new FrameResults(slab.slotCount);
     this.dispatched = new Int32Array(options.workers);
     this.config = new Int32Array(new SharedArrayBuffer(4 * CONFIG_WORDS));
-    this.writeConfig(options.key, options.hashTypes, options.checksumMask);
+    this.writeConfig(options.key, options.hashTypes, options.checksumMask, options.encapsulated ?? false);
     const url = new URL('./rss-worker.js', import.meta.url);
     for (let i = 0; i < options.workers; i++) {
       const ring = new DescriptorRing(options.ringCapacity ?? 4096);
@@ -282,12 +288,13 @@ export class RssWorkerPool {
     }
   }
 
-  private writeConfig(key: ArrayLike<number>, hashTypes: number, checksumMask: number): void {
+  private writeConfig(key: ArrayLike<number>, hashTypes: number, checksumMask: number, encapsulated: boolean): void {
     // The hasher checks the key; checking it here too reports a bad key on the caller's thread.
     new ToeplitzHasher(key);
     const c = this.config;
     c[CONFIG.HASH_TYPES] = hashTypes;
     c[CONFIG.CHECKSUM_MASK] = checksumMask;
+    c[CONFIG.ENCAPSULATED] = encapsulated ? 1 : 0;
     c[CONFIG.KEY_LENGTH] = key.length;
     for (let i = 0; i < key.length; i++) c[CONFIG.KEY + i] = key[i]!;
     Atomics.add(c, CONFIG.GENERATION, 1);
@@ -297,9 +304,9 @@ export class RssWorkerPool {
    * Changes what the workers compute (the RSS secret key and hash types, the checksum mask), for
    * frames dispatched from now on: waits for the frames in flight first.
    */
-  configure(key: ArrayLike<number>, hashTypes: number, checksumMask: number): void {
+  configure(key: ArrayLike<number>, hashTypes: number, checksumMask: number, encapsulated = false): void {
     this.wait();
-    this.writeConfig(key, hashTypes, checksumMask);
+    this.writeConfig(key, hashTypes, checksumMask, encapsulated);
   }
 
   /** Hands frame `slot` to the worker of `queue` (visible after `flush`, or when a batch fills). */
@@ -322,10 +329,17 @@ export class RssWorkerPool {
     for (let i = 0; i < this.rings.length; i++) this.rings[i]!.publish();
   }
 
-  /** Blocks until every dispatched frame has been processed. */
-  wait(): void {
+  /**
+   * Blocks until every dispatched frame has been processed, or `timeoutMs` has passed (then
+   * returns false: a worker is stuck or gone).
+   */
+  wait(timeoutMs = Infinity): boolean {
     this.flush();
-    for (let i = 0; i < this.rings.length; i++) this.rings[i]!.waitProcessed(this.dispatched[i]!);
+    const deadline = timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs;
+    for (let i = 0; i < this.rings.length; i++) {
+      if (!this.rings[i]!.waitProcessed(this.dispatched[i]!, deadline)) return false;
+    }
+    return true;
   }
 
   /** Frames dispatched in total. */

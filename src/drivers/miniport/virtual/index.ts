@@ -13,7 +13,10 @@
  * `MaxNblsPerIndicate` (the miniport's own cap per receive indication, default 0 = none),
  * `LowResourceThreshold`, `*PriorityVLANTag` (non-zero: 802.1Q tags to and from the OOB),
  * `Processor` (default receive DPC target), VMQ queues (`VmqQueues`, default 8) and filters
- * (`VmqFilters`, default 16), and the offload keywords of offload.ts.
+ * (`VmqFilters`, default 16), `RssWorkers` (worker threads that do the per-frame receive offload
+ * work — checksum validation, RSS hash, classification — in parallel over receive buffers in
+ * shared memory; default 0; used when RSS is advertised and header-data split is off), and the
+ * offload keywords of offload.ts.
  */
 import {
   MediaConnectState,
@@ -178,6 +181,7 @@ export class VirtualMiniportDriver {
       vmq: vmqOn ? new VmqQueueSet(vmqQueues, vmqFilters, kw.vmqVlanFiltering, 30) : null,
       hds,
       throttle: this.receiveThrottle,
+      rssWorkers: num('RssWorkers', 0),
     };
     ndis.closeConfiguration(cfg);
     if (mac === null || mtu < 46 || mtu > 65_000) return NDIS_STATUS.INVALID_PARAMETER;
