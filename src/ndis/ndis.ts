@@ -56,7 +56,7 @@ import { FilterDriver, FilterModule } from './filter.js';
 import { MiniportBlock, MiniportDriver } from './miniport.js';
 import type { DriverResources } from './resources.js';
 import type { NdisOffload } from './offload-types.js';
-import { NDIS_ANSWERED_OFFLOAD_OIDS, ndisAnswerOffloadQuery, ndisSetHardwareAssistAttributes } from './offload-answers.js';
+import { NDIS_ANSWERED_OFFLOAD_OIDS, ndisAnswerOffloadQuery, ndisOffloadSetSucceeded, ndisSetHardwareAssistAttributes } from './offload-answers.js';
 import { NdisOidRequest, NdisRequestType, OID, formatOid, readUlong, ulongBuffer, writeBytes, writeUlong, writeUlong64 } from './oid.js';
 import { OpenBlock, ProtocolDriver } from './protocol.js';
 import { RULE } from './rule-ids.js';
@@ -1822,6 +1822,7 @@ export class Ndis {
 
   /** What NDIS learns from a set its miniport accepted (RSS on or off, for the receive checks). */
   private oidSucceeded(m: MiniportBlock, request: NdisOidRequest): void {
+    ndisOffloadSetSucceeded(m, request);
     if (request.oid === OID.GEN_RECEIVE_SCALE_PARAMETERS && request.requestType === NdisRequestType.SetInformation) {
       const b = request.informationBuffer;
       if (b !== null && request.informationBufferLength >= 12) {

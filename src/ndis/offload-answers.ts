@@ -6,21 +6,53 @@
  *   latest NDIS_STATUS_TASK_OFFLOAD_CURRENT_CONFIG indication;
  * - answers OID_GEN_RECEIVE_SCALE_CAPABILITIES ("miniport drivers do not receive this OID request")
  *   with the RecvScaleCapabilities of the miniport's general attributes;
+ * - answers OID_GEN_RECEIVE_HASH queries ("for NDIS miniport drivers, the query is not requested")
+ *   with the receive hash settings of the sets the miniport accepted (hashing off until one is);
  * - completes the NDIS_HD_SPLIT_ATTRIBUTES of NdisMSetMiniportAttributes with hardware-assist
  *   attributes ("Initializing a Header-Data Split Provider"): NDIS sets HDSplitFlags, BackfillSize
  *   and MaxHeaderSize before the call returns, and the miniport allocates its receive buffers after.
  *
- * The runtime calls these from its OID routing and from mSetMiniportAttributes.
+ * The runtime calls these from its OID routing, when a miniport completes a set successfully, and
+ * from mSetMiniportAttributes.
  */
 import { NDIS_STATUS, type NdisStatus } from '../base/status.js';
 import type { MiniportAdapterHardwareAssistAttributes } from './characteristics.js';
 import type { MiniportBlock } from './miniport.js';
-import { OID, writeBytes, type NdisOidRequest } from './oid.js';
+import { NdisRequestType, OID, writeBytes, type NdisOidRequest } from './oid.js';
 import type { NdisOffload } from './offload-types.js';
-import { encodeOffload, encodeReceiveScaleCapabilities, type NdisReceiveScaleCapabilities } from './structs-offload.js';
+import {
+  NDIS_RECEIVE_HASH_FLAG,
+  decodeReceiveHashParameters,
+  encodeOffload,
+  encodeReceiveHashParameters,
+  encodeReceiveScaleCapabilities,
+  isDecodeError,
+  type NdisReceiveHashParameters,
+  type NdisReceiveScaleCapabilities,
+} from './structs-offload.js';
 
 /** The offload queries NDIS answers for NDIS 6 miniports (they never reach MiniportOidRequest). */
-export const NDIS_ANSWERED_OFFLOAD_OIDS: readonly number[] = Object.freeze([OID.TCP_OFFLOAD_CURRENT_CONFIG, OID.GEN_RECEIVE_SCALE_CAPABILITIES]);
+export const NDIS_ANSWERED_OFFLOAD_OIDS: readonly number[] = Object.freeze([OID.TCP_OFFLOAD_CURRENT_CONFIG, OID.GEN_RECEIVE_SCALE_CAPABILITIES, OID.GEN_RECEIVE_HASH]);
+
+/** The receive hash settings NDIS has seen each miniport accept (OID_GEN_RECEIVE_HASH sets). */
+const receiveHashSettings = new WeakMap<MiniportBlock, NdisReceiveHashParameters>();
+
+/**
+ * A set the miniport completed with NDIS_STATUS_SUCCESS: NDIS records what it needs to answer
+ * later queries itself (OID_GEN_RECEIVE_HASH: the flags, hash information and key in force, with
+ * HASH_INFO_UNCHANGED and HASH_KEY_UNCHANGED keeping the previous ones).
+ */
+export function ndisOffloadSetSucceeded(m: MiniportBlock, r: NdisOidRequest): void {
+  if (r.oid !== OID.GEN_RECEIVE_HASH || r.requestType !== NdisRequestType.SetInformation || r.informationBuffer === null) return;
+  const p = decodeReceiveHashParameters(r.informationBuffer, r.informationBufferLength);
+  if (isDecodeError(p)) return;
+  const before = receiveHashSettings.get(m) ?? { flags: 0, hashInformation: 0, secretKey: new Uint8Array(0) };
+  receiveHashSettings.set(m, {
+    flags: p.flags & NDIS_RECEIVE_HASH_FLAG.ENABLE_HASH,
+    hashInformation: (p.flags & NDIS_RECEIVE_HASH_FLAG.HASH_INFO_UNCHANGED) !== 0 ? before.hashInformation : p.hashInformation >>> 0,
+    secretKey: (p.flags & NDIS_RECEIVE_HASH_FLAG.HASH_KEY_UNCHANGED) !== 0 || p.secretKey.length === 0 ? before.secretKey : p.secretKey.slice(),
+  });
+}
 
 /** NDIS_HD_SPLIT_CAPS_SUPPORTS_HEADER_DATA_SPLIT (NDIS_HD_SPLIT_ATTRIBUTES.CurrentCapabilities). */
 const NDIS_HD_SPLIT_CAPS_SUPPORTS_HEADER_DATA_SPLIT = 0x00000001;
@@ -97,6 +129,11 @@ export function ndisAnswerOffloadQuery(m: MiniportBlock, r: NdisOidRequest): Ndi
       const c = m.general?.recvScaleCapabilities ?? null;
       if (!isReceiveScaleCapabilities(c)) return NDIS_STATUS.NOT_SUPPORTED;
       return writeBytes(r, encodeReceiveScaleCapabilities(c));
+    }
+    case OID.GEN_RECEIVE_HASH: {
+      if (m.general === null || !m.general.supportedOidList.includes(OID.GEN_RECEIVE_HASH)) return NDIS_STATUS.NOT_SUPPORTED;
+      const h = receiveHashSettings.get(m) ?? { flags: 0, hashInformation: 0, secretKey: new Uint8Array(0) };
+      return writeBytes(r, encodeReceiveHashParameters(h));
     }
     default:
       return NDIS_STATUS.NOT_SUPPORTED;

@@ -418,3 +418,89 @@ export function setNetBufferListHashInfo(nbl: NetBufferList, c: RssClassificatio
   NET_BUFFER_LIST_SET_HASH_TYPE(nbl, c.hashType);
   NET_BUFFER_LIST_SET_HASH_FUNCTION(nbl, c.hashType === 0 ? 0 : NdisHashFunctionToeplitz);
 }
+
+/** What OID_GEN_RECEIVE_HASH sets (NDIS_RECEIVE_HASH_PARAMETERS), decoded. */
+export interface ReceiveHashParameters {
+  /** NDIS_RECEIVE_HASH_FLAG_* (ENABLE_HASH 0x1, HASH_INFO_UNCHANGED 0x2, HASH_KEY_UNCHANGED 0x4). */
+  flags: number;
+  /** HashInformation: type | function. */
+  hashInformation: number;
+  /** The secret key (HashSecretKeySize bytes; ignored with HASH_KEY_UNCHANGED). */
+  secretKey: Uint8Array;
+}
+
+const RECEIVE_HASH_ENABLE = 0x1;
+const RECEIVE_HASH_INFO_UNCHANGED = 0x2;
+const RECEIVE_HASH_KEY_UNCHANGED = 0x4;
+
+/**
+ * Receive hash calculation without RSS (OID_GEN_RECEIVE_HASH, "an overlying driver can enable and
+ * configure hash calculations on received frames without enabling RSS"): the hash value, type and
+ * function go into each NET_BUFFER_LIST; no indirection table, no queue steering. The hash-type
+ * rules and the NVGRE inner hash are those of RSS.
+ */
+export class ReceiveHashEngine {
+  declare readonly hasher: ToeplitzHasher;
+  /** Hash types the adapter supports. */
+  declare readonly supportedTypes: number;
+  enabled = false;
+  hashInformation = 0;
+  /** Hash NVGRE packets on their inner headers. */
+  encapsulated = false;
+  private readonly inner = new FrameLayout();
+
+  constructor(supportedTypes: number) {
+    this.hasher = new ToeplitzHasher(RSS_VERIFICATION_KEY);
+    this.supportedTypes = supportedTypes;
+  }
+
+  /** The enabled hash types. */
+  get hashTypes(): number {
+    return this.hashInformation & NDIS_HASH_TYPE_MASK;
+  }
+
+  /** Back to the state after initialization: no hash, verification key. */
+  reset(): void {
+    this.enabled = false;
+    this.hashInformation = 0;
+    this.hasher.setKey(RSS_VERIFICATION_KEY);
+  }
+
+  /**
+   * Applies an OID_GEN_RECEIVE_HASH set: ENABLE_HASH clear turns hashing off (keeping the key and
+   * hash information for a later enable); HASH_INFO_UNCHANGED and HASH_KEY_UNCHANGED keep those
+   * fields. On refusal nothing changes and the {@link RssParametersResult} says why.
+   */
+  setParameters(p: ReceiveHashParameters): number {
+    const f = p.flags;
+    const hashInfo = (f & RECEIVE_HASH_INFO_UNCHANGED) !== 0 ? this.hashInformation : p.hashInformation >>> 0;
+    const keepKey = (f & RECEIVE_HASH_KEY_UNCHANGED) !== 0;
+    if ((f & RECEIVE_HASH_ENABLE) === 0) {
+      if (!keepKey && p.secretKey.length !== 0 && p.secretKey.length !== NDIS_RSS_HASH_SECRET_KEY_MAX_SIZE_REVISION_1) return RssParametersResult.BadKeySize;
+      if (!keepKey && p.secretKey.length !== 0) this.hasher.setKey(p.secretKey);
+      if ((f & RECEIVE_HASH_INFO_UNCHANGED) === 0) this.hashInformation = hashInfo;
+      this.enabled = false;
+      return RssParametersResult.Ok;
+    }
+    if ((hashInfo & NDIS_HASH_FUNCTION_MASK) !== NdisHashFunctionToeplitz) return RssParametersResult.BadHashFunction;
+    const types = hashInfo & NDIS_HASH_TYPE_MASK;
+    if (!isValidHashType(types) || (types & ~this.supportedTypes) !== 0 || (hashInfo & ~(NDIS_HASH_TYPE_MASK | NDIS_HASH_FUNCTION_MASK)) !== 0) {
+      return RssParametersResult.BadHashType;
+    }
+    if (!keepKey && p.secretKey.length !== NDIS_RSS_HASH_SECRET_KEY_MAX_SIZE_REVISION_1) return RssParametersResult.BadKeySize;
+    if (!keepKey) this.hasher.setKey(p.secretKey);
+    this.hashInformation = hashInfo;
+    this.enabled = true;
+    return RssParametersResult.Ok;
+  }
+
+  /** Hashes a parsed frame into `out` (queue and processor -1). Returns true when a hash was computed. */
+  classifyParsed(bytes: Uint8Array, l: FrameLayout, out: RssClassification): boolean {
+    out.queue = -1;
+    out.processor = -1;
+    out.hash = 0;
+    out.hashType = 0;
+    if (!this.enabled) return false;
+    return rssHashLayout(this.hasher, bytes, l, this.inner, this.hashInformation & NDIS_HASH_TYPE_MASK, this.encapsulated, out) !== 0;
+  }
+}

@@ -46,7 +46,7 @@ import { FrameLayout, parseFrame } from '../../../offload/layout.js';
 import { ChecksumTxResult, fillTransmitChecksums, validateChecksums } from '../../../offload/checksum/index.js';
 import { LsoResult, LsoSegmenter, checkLsoNetBufferList, completeLso, describeLsoResult, lsoRuleId } from '../../../offload/lso/index.js';
 import type { RssEngine} from '../../../offload/rss/engine.js';
-import { RssClassification, setNetBufferListHashInfo } from '../../../offload/rss/engine.js';
+import { RssClassification, setNetBufferListHashInfo, type ReceiveHashEngine } from '../../../offload/rss/engine.js';
 import { FrameSlab, RESULT, RESULT_STRIDE, RssWorkerPool } from '../../../offload/rss/workers.js';
 import { HdsDecision, NDIS_HD_SPLIT_COMBINE_ALL_HEADERS, classificationFlags, decideHdsSplit } from '../../../offload/hds/index.js';
 import type { VmqQueueSet} from '../../../offload/vmq/index.js';
@@ -95,6 +95,8 @@ export class VirtualStatistics {
   rxChecksumFailed = 0;
   /** Received frames given an RSS hash. */
   rssHashed = 0;
+  /** Received frames given a hash by receive hash calculation (OID_GEN_RECEIVE_HASH, RSS off). */
+  receiveHashed = 0;
   /** Received frames split into header and data (header-data split). */
   hdsSplit = 0;
   /** Received frames steered to a VMQ queue. */
@@ -130,6 +132,8 @@ export interface VirtualAdapterOptions {
   offload: VirtualOffload;
   /** RSS (null when *RSS is off or VMQ is preferred). */
   rss: RssEngine | null;
+  /** Receive hash calculation without RSS (OID_GEN_RECEIVE_HASH). */
+  receiveHash: ReceiveHashEngine;
   /** VMQ (null when not advertised). */
   vmq: VmqQueueSet | null;
   /** Header-data split attributes after NDIS filled them (null when *HeaderDataSplit is off). */
@@ -238,6 +242,8 @@ export class VirtualAdapter implements HubPort {
   /** Task offloads, RSS, VMQ and header-data split. */
   readonly offload: VirtualOffload;
   readonly rss: RssEngine | null;
+  /** Receive hash calculation without RSS (OID_GEN_RECEIVE_HASH). */
+  readonly receiveHash: ReceiveHashEngine;
   readonly vmq: VmqQueueSet | null;
   readonly hds: NdisHdSplitAttributes | null;
   /** HDSplitCombineFlags set by OID_GEN_HD_SPLIT_PARAMETERS. */
@@ -292,6 +298,7 @@ export class VirtualAdapter implements HubPort {
     this.vlanOffload = o.vlanOffload;
     this.offload = o.offload;
     this.rss = o.rss;
+    this.receiveHash = o.receiveHash;
     this.vmq = o.vmq;
     this.hds = o.hds;
     this.rcbSize = o.mtu + 14 + 4;
@@ -521,6 +528,11 @@ export class VirtualAdapter implements HubPort {
         s.rssHashed++;
         if (q === this.defaultQueue && this.rssOut.queue >= 0) q = this.receiveQueues[this.rssQueueBase + this.rssOut.queue]!;
       }
+    } else if (this.receiveHash.enabled) {
+      const rh = this.receiveHash;
+      rh.encapsulated = o.nvgre;
+      if (rh.classifyParsed(buf, l, this.rssOut)) s.receiveHashed++;
+      setNetBufferListHashInfo(nbl, this.rssOut);
     }
     let flags = classificationFlags(l);
     const nb = nbl.firstNetBuffer!;
@@ -604,7 +616,9 @@ export class VirtualAdapter implements HubPort {
 
   /** What the workers compute, from the current RSS and checksum configuration. */
   private workerConfig(rss: RssEngine): { key: Uint8Array; hashTypes: number; checksumMask: number; encapsulated: boolean } {
-    return { key: rss.hasher.key, hashTypes: rss.enabled ? rss.hashTypes : 0, checksumMask: this.offload.rxMask, encapsulated: this.offload.nvgre };
+    const rh = this.receiveHash;
+    const h = rss.enabled ? rss : rh.enabled ? rh : null;
+    return { key: (h ?? rss).hasher.key, hashTypes: h === null ? 0 : h.hashTypes, checksumMask: this.offload.rxMask, encapsulated: this.offload.nvgre };
   }
 
   /** Gives the workers the current configuration (after an OID set changed it). */
@@ -637,6 +651,7 @@ export class VirtualAdapter implements HubPort {
     if (this.rssPool !== null && !this.rssPool.wait(RSS_WORKER_TIMEOUT_MS)) this.stopRssWorkers();
     const inline = this.rssPool === null;
     const rss = this.rss!;
+    const rh = this.receiveHash;
     const o = this.offload;
     const res = this.workerResults;
     const out = this.rssOut;
@@ -654,16 +669,18 @@ export class VirtualAdapter implements HubPort {
         parseFrame(buf, at, nb.dataLength, l);
         bits = o.rxMask === 0 ? 0 : validateChecksums(buf, l, o.rxMask);
         rss.encapsulated = o.nvgre;
-        rss.classifyParsed(buf, l, out);
+        rh.encapsulated = o.nvgre;
+        if (rss.enabled) rss.classifyParsed(buf, l, out);
+        else rh.classifyParsed(buf, l, out);
         flags = classificationFlags(l);
       } else {
         const r = rcb.index * RESULT_STRIDE;
         bits = res[r + RESULT.CHECKSUM]!;
         flags = res[r + RESULT.NBL_FLAGS]!;
-        out.hashType = rss.enabled ? res[r + RESULT.HASH_TYPE]! : 0;
+        out.hashType = rss.enabled || rh.enabled ? res[r + RESULT.HASH_TYPE]! : 0;
         out.hash = out.hashType === 0 ? 0 : res[r + RESULT.HASH]! >>> 0;
-        if (out.hashType !== 0) rss.steer(out);
-        else out.queue = -1;
+        out.queue = -1;
+        if (out.hashType !== 0 && rss.enabled) rss.steer(out);
         s.rssWorkerFrames++;
       }
       if (o.rxMask !== 0) {
@@ -680,6 +697,9 @@ export class VirtualAdapter implements HubPort {
           s.rssHashed++;
           if (out.queue >= 0) q = this.receiveQueues[this.rssQueueBase + out.queue]!;
         }
+      } else if (rh.enabled) {
+        setNetBufferListHashInfo(nbl, out);
+        if (out.hashType !== 0) s.receiveHashed++;
       }
       nbl.nblFlags = flags;
       rcb.queue = q;

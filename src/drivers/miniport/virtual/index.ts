@@ -41,7 +41,7 @@ import { VirtualHub } from './hub.js';
 import { VIRTUAL_SUPPORTED_OIDS, virtualOidRequest } from './oid.js';
 import { VirtualOffload, readOffloadKeywords } from './offload.js';
 import { VIRTUAL_RSS_HASH_TYPES, offloadSupportedOids, receiveFilterCapabilities, rssCapabilities } from './oid-offload.js';
-import { RssEngine } from '../../../offload/rss/engine.js';
+import { ReceiveHashEngine, RssEngine } from '../../../offload/rss/engine.js';
 import { VmqQueueSet } from '../../../offload/vmq/index.js';
 import { NDIS_HD_SPLIT_CAPS } from '../../../offload/hds/index.js';
 import { FixedReceiveThrottle, type ReceiveThrottleSource } from '../../../offload/throttle.js';
@@ -178,6 +178,7 @@ export class VirtualMiniportDriver {
       processor: num('Processor', index),
       offload: new VirtualOffload(kw, mtu, vlanOffload),
       rss: rssOn ? new RssEngine(VIRTUAL_RSS_HASH_TYPES, processors, kw.numRssQueues) : null,
+      receiveHash: new ReceiveHashEngine(VIRTUAL_RSS_HASH_TYPES),
       vmq: vmqOn ? new VmqQueueSet(vmqQueues, vmqFilters, kw.vmqVlanFiltering, 30) : null,
       hds,
       throttle: this.receiveThrottle,
