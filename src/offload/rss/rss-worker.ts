@@ -65,7 +65,10 @@ function run(): void {
     const tail = Atomics.load(c, RING.TAIL);
     if (tail === head) {
       if (Atomics.load(c, RING.CLOSED) === 1 && Atomics.load(c, RING.TAIL) === head) return;
-      Atomics.wait(c, RING.TAIL, tail, 100);
+      // Raise the flag, look again (the producer may have published in between), then sleep.
+      Atomics.store(c, RING.CONSUMER_SLEEPING, 1);
+      if (Atomics.load(c, RING.TAIL) === head) Atomics.wait(c, RING.TAIL, head, 100);
+      Atomics.store(c, RING.CONSUMER_SLEEPING, 0);
       continue;
     }
     loadConfig();
@@ -75,8 +78,10 @@ function run(): void {
     }
     Atomics.store(c, RING.HEAD, head);
     Atomics.store(c, RING.PROCESSED, head);
-    Atomics.notify(c, RING.HEAD);
-    Atomics.notify(c, RING.PROCESSED);
+    if (Atomics.load(c, RING.PRODUCER_WAITING) !== 0) {
+      Atomics.notify(c, RING.HEAD);
+      Atomics.notify(c, RING.PROCESSED);
+    }
   }
 }
 

@@ -341,10 +341,13 @@ export class VirtualAdapter implements HubPort {
     if (this.rcbs.length !== 0) throw new Error('receive buffers are already allocated');
     const hds = this.hds;
     const backfill = hds === null ? 0 : hds.backfillSize;
-    const stride = hds === null ? this.rcbSize : Math.ceil((backfill + this.rcbSize) / PAGE) * PAGE;
+    let stride = hds === null ? this.rcbSize : Math.ceil((backfill + this.rcbSize) / PAGE) * PAGE;
     let slab: Uint8Array;
     const rss = this.rss;
     if (this.rssWorkerCount > 0 && rss !== null && hds === null) {
+      // Buffers on cache-line boundaries: copies into shared memory are much slower unaligned,
+      // and two workers then never share a line of frame data.
+      stride = Math.ceil(stride / 64) * 64;
       // Receive memory the worker threads read in place; results come back per buffer.
       const frames = new FrameSlab(count * stride, count);
       slab = frames.bytes;
