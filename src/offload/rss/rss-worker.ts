@@ -29,6 +29,8 @@ let generation = -1;
 let types = 0;
 let mask = 0;
 let encapsulated = false;
+/** Frames processed between two releases of ring slots. */
+const RELEASE = 256;
 
 /** Loads the configuration block when the main thread has changed it. */
 function loadConfig(): void {
@@ -72,15 +74,21 @@ function run(): void {
       continue;
     }
     loadConfig();
+    // Release the slots every RELEASE frames, so that a producer waiting for room (or for
+    // results) does not wait for the whole batch.
     while (head !== tail) {
-      processFrame(slots[head & m]!);
-      head = (head + 1) | 0;
-    }
-    Atomics.store(c, RING.HEAD, head);
-    Atomics.store(c, RING.PROCESSED, head);
-    if (Atomics.load(c, RING.PRODUCER_WAITING) !== 0) {
-      Atomics.notify(c, RING.HEAD);
-      Atomics.notify(c, RING.PROCESSED);
+      let n = (tail - head) | 0;
+      if (n > RELEASE) n = RELEASE;
+      for (let i = 0; i < n; i++) {
+        processFrame(slots[head & m]!);
+        head = (head + 1) | 0;
+      }
+      Atomics.store(c, RING.HEAD, head);
+      Atomics.store(c, RING.PROCESSED, head);
+      if (Atomics.load(c, RING.PRODUCER_WAITING) !== 0) {
+        Atomics.notify(c, RING.HEAD);
+        Atomics.notify(c, RING.PROCESSED);
+      }
     }
   }
 }

@@ -68,26 +68,33 @@ export class DescriptorRing {
 
   /**
    * Producer: appends a slot number (not visible to the consumer until `publish`). When the ring
-   * is full, publishes and waits for the consumer to make room.
+   * is full, publishes and waits until the consumer has freed a quarter of it.
    */
   push(slot: number): void {
-    if (this.tail - this.headSeen > this.mask) this.waitForRoom();
+    if (this.tail - this.headSeen > this.mask) this.waitForRoom(((this.mask + 1) >> 2) || 1);
     this.slots[this.tail & this.mask] = slot;
     this.tail = (this.tail + 1) | 0;
   }
 
   /**
    * Producer: appends `count` slot numbers from `src[from..]` at once (descriptors written in
-   * bulk, as a NIC writes a batch) and publishes them, waiting for room as needed.
+   * bulk, as a NIC writes a batch) and publishes them. With too little room it waits until the
+   * consumer has freed half the ring (or what is left to push): refilling a nearly full ring a
+   * few descriptors at a time would wake both sides for every few frames.
    */
   pushBatch(src: Int32Array, from: number, count: number): void {
     const cap = this.mask + 1;
     let done = 0;
     while (done < count) {
+      const want = Math.min(count - done, cap >> 1);
       let room = cap - (this.tail - this.headSeen);
-      if (room === 0) {
-        this.waitForRoom();
+      if (room < want) {
+        this.headSeen = Atomics.load(this.control, RING.HEAD);
         room = cap - (this.tail - this.headSeen);
+        if (room < want) {
+          this.waitForRoom(want);
+          room = cap - (this.tail - this.headSeen);
+        }
       }
       const at = this.tail & this.mask;
       const n = Math.min(count - done, room, cap - at);
@@ -100,10 +107,12 @@ export class DescriptorRing {
     }
   }
 
-  private waitForRoom(): void {
+  /** Producer: publishes, then sleeps until at least `minRoom` slots are free. */
+  private waitForRoom(minRoom: number): void {
     const c = this.control;
+    const cap = this.mask + 1;
     this.headSeen = Atomics.load(c, RING.HEAD);
-    while (this.tail - this.headSeen > this.mask) {
+    while (cap - (this.tail - this.headSeen) < minRoom) {
       this.publish();
       const seen = this.headSeen;
       Atomics.store(c, RING.PRODUCER_WAITING, 1);
