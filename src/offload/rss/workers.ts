@@ -12,9 +12,11 @@
  *
  * A frame is steered to ring `queue` by the indirection table (RssEngine); the worker for that ring
  * computes what a NIC stores in the NET_BUFFER_LIST (NET_BUFFER_LIST_SET_HASH_VALUE/TYPE, the
- * checksum Receive bits) into the frame's result slot. The producer publishes descriptors in
- * batches and wakes a sleeping worker with Atomics.notify; a worker sleeps with Atomics.wait when
- * its ring is empty.
+ * checksum Receive bits, the NBL classification flags) into the frame's result slot. The producer
+ * publishes descriptors in batches and wakes a worker with Atomics.notify only when it sleeps; a
+ * worker sleeps with Atomics.wait when its ring is empty and releases slots every 256 frames. The
+ * virtual miniport uses a pool over its receive buffers (the RssWorkers keyword); bench/rss-workers
+ * measures both.
  */
 import { Worker } from 'node:worker_threads';
 import { ToeplitzHasher } from './toeplitz.js';

@@ -8,7 +8,9 @@
  *   RSS hash computed and stored in the NBL, split into header and data MDLs when header-data split
  *   is on, and queued on a receive queue — the default queue, one per RSS processor, or a VMQ queue —
  *   whose message-interrupt DPC indicates it, at most MaxNblsToIndicate per run (receive side
- *   throttle);
+ *   throttle); with RssWorkers the validation, hash and classification run on worker threads over
+ *   shared receive memory instead, and a worker DPC takes their results in arrival order before
+ *   the frames are queued;
  * - send: NET_BUFFERs go on the wire zero-copy; when the NBL asks for checksums they are computed
  *   on the way out (the sender's memory is not touched), and a large send is cut into segments
  *   (LSOv1/v2, NVGRE included) after its send rules are checked; completions come from a DPC with
