@@ -85,7 +85,7 @@ function run(): void {
       }
       Atomics.store(c, RING.HEAD, head);
       Atomics.store(c, RING.PROCESSED, head);
-      if (Atomics.load(c, RING.PRODUCER_WAITING) !== 0) {
+      if (Atomics.load(c, RING.PRODUCER_WAITING) !== 0 && ((head - Atomics.load(c, RING.WAIT_TARGET)) | 0) >= 0) {
         Atomics.notify(c, RING.HEAD);
         Atomics.notify(c, RING.PROCESSED);
       }

@@ -26,9 +26,10 @@ import { ToeplitzHasher } from './toeplitz.js';
  * CONSUMER_SLEEPING) and the producer's (TAIL, CLOSED, PRODUCER_WAITING) sit 64 bytes apart, so
  * that the two threads do not write one cache line. A side that is about to sleep raises its flag
  * first, and the other side calls Atomics.notify only when the flag is up: a notify costs a lock
- * and often a system call, too much to pay for every batch.
+ * and often a system call, too much to pay for every batch. A waiting producer also says which
+ * HEAD value it waits for (WAIT_TARGET), so that the consumer wakes it once, not at every release.
  */
-export const RING = { HEAD: 0, PROCESSED: 1, CONSUMER_SLEEPING: 2, TAIL: 16, CLOSED: 17, PRODUCER_WAITING: 18, CAPACITY: 32 } as const;
+export const RING = { HEAD: 0, PROCESSED: 1, CONSUMER_SLEEPING: 2, TAIL: 16, CLOSED: 17, PRODUCER_WAITING: 18, WAIT_TARGET: 19, CAPACITY: 32 } as const;
 const CONTROL_WORDS = 48;
 
 /**
@@ -117,6 +118,7 @@ export class DescriptorRing {
     while (cap - (this.tail - this.headSeen) < minRoom) {
       this.publish();
       const seen = this.headSeen;
+      Atomics.store(c, RING.WAIT_TARGET, (this.tail - cap + minRoom) | 0);
       Atomics.store(c, RING.PRODUCER_WAITING, 1);
       if (Atomics.load(c, RING.HEAD) === seen) Atomics.wait(c, RING.HEAD, seen, 50);
       Atomics.store(c, RING.PRODUCER_WAITING, 0);
@@ -154,6 +156,7 @@ export class DescriptorRing {
       const p = Atomics.load(c, RING.PROCESSED);
       if (((p - count) | 0) >= 0) return true;
       if (deadline !== Infinity && Date.now() >= deadline) return false;
+      Atomics.store(c, RING.WAIT_TARGET, count);
       Atomics.store(c, RING.PRODUCER_WAITING, 1);
       if (Atomics.load(c, RING.PROCESSED) === p) Atomics.wait(c, RING.PROCESSED, p, 50);
       Atomics.store(c, RING.PRODUCER_WAITING, 0);
