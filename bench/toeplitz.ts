@@ -3,7 +3,7 @@
  * C build of the same per-byte table technique (bench/c/toeplitz.c, gcc -O2) hashing the same
  * packets. Both sides hash 4096 packets laid out every 64 bytes, filled by the same xorshift32
  * generator; the XOR of one pass is compared first so both are known to do the same work. Each
- * figure is the best of five alternating rounds of each side.
+ * figure is the best of seven alternating rounds of each side.
  *
  *   node dist/bench/toeplitz.js [--json]
  */
@@ -93,10 +93,10 @@ for (const row of rows) {
       throw new Error(`${row.name}: the C baseline hashed to ${theirs} but ndis-ts to ${ours}; not the same work`);
     }
   }
-  // Five alternating rounds (ours for 200 ms, then the C program for 200 ms), best of each, so
+  // Seven alternating rounds (ours for 200 ms, then the C program for 200 ms), best of each, so
   // that noise on the machine hits both sides alike.
   let best = 0;
-  for (let r = 0; r < 5; r++) {
+  for (let r = 0; r < 7; r++) {
     best = Math.max(best, opsPerSecond(body, 50, 200) * PACKETS);
     if (bin !== null) baselineValue = Math.max(baselineValue ?? 0, runBaseline(bin, [row.kind, '1']));
   }

@@ -56,6 +56,7 @@ import { FilterDriver, FilterModule } from './filter.js';
 import { MiniportBlock, MiniportDriver } from './miniport.js';
 import type { DriverResources } from './resources.js';
 import type { NdisOffload } from './offload-types.js';
+import { NDIS_ANSWERED_OFFLOAD_OIDS, ndisAnswerOffloadQuery, ndisOffloadSetSucceeded, ndisSetHardwareAssistAttributes } from './offload-answers.js';
 import { NdisOidRequest, NdisRequestType, OID, formatOid, readUlong, ulongBuffer, writeBytes, writeUlong, writeUlong64 } from './oid.js';
 import { OpenBlock, ProtocolDriver } from './protocol.js';
 import { RULE } from './rule-ids.js';
@@ -151,6 +152,7 @@ const NDIS_ANSWERED = new Set<number>([
   OID.P802_3_CURRENT_ADDRESS,
   OID.P802_3_MAXIMUM_LIST_SIZE,
   OID.GEN_SUPPORTED_LIST,
+  ...NDIS_ANSWERED_OFFLOAD_OIDS,
 ]);
 
 /** Delete/free OIDs that may complete only with NOT_ACCEPTED, REQUEST_ABORTED, SUCCESS (DV NdisOidComplete). */
@@ -1180,6 +1182,7 @@ export class Ndis {
         m.currentOffload = attributes.defaultOffloadConfiguration;
         return NDIS_STATUS.SUCCESS;
       case 'hardwareAssist':
+        ndisSetHardwareAssistAttributes(attributes);
         m.hardwareAssist = attributes;
         return NDIS_STATUS.SUCCESS;
     }
@@ -1828,6 +1831,7 @@ export class Ndis {
 
   /** What NDIS learns from a set its miniport accepted (RSS on or off, for the receive checks). */
   private oidSucceeded(m: MiniportBlock, request: NdisOidRequest): void {
+    ndisOffloadSetSucceeded(m, request);
     if (request.oid === OID.GEN_RECEIVE_SCALE_PARAMETERS && request.requestType === NdisRequestType.SetInformation) {
       const b = request.informationBuffer;
       if (b !== null && request.informationBufferLength >= 12) {
@@ -1938,7 +1942,7 @@ export class Ndis {
         return writeBytes(r, b);
       }
       default:
-        return NDIS_STATUS.NOT_SUPPORTED;
+        return ndisAnswerOffloadQuery(m, r);
     }
   }
 

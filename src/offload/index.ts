@@ -13,7 +13,7 @@ export * from './lso/index.js';
 export * from './rss/hash-types.js';
 export * from './rss/toeplitz.js';
 export * from './rss/engine.js';
-export { DescriptorRing, FrameSlab, FrameResults, RssWorkerPool, RING, type RssWorkerData, type RssWorkerPoolOptions } from './rss/workers.js';
+export { CONFIG as RSS_WORKER_CONFIG, DescriptorRing, FrameSlab, FrameResults, RESULT, RESULT_STRIDE, RssWorkerPool, RING, type RssWorkerData, type RssWorkerPoolOptions } from './rss/workers.js';
 export * from './hds/index.js';
 export * from './vmq/index.js';
 export * from './throttle.js';

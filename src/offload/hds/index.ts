@@ -37,23 +37,9 @@ export const NDIS_HD_SPLIT_ENABLE_HEADER_DATA_SPLIT = 0x00000001;
 /** NDIS_HD_SPLIT_COMBINE_ALL_HEADERS (NDIS_HD_SPLIT_PARAMETERS.HDSplitCombineFlags). */
 export const NDIS_HD_SPLIT_COMBINE_ALL_HEADERS = 0x00000001;
 
-/** The MaxHeaderSize and BackfillSize NDIS gives a header-data split provider here. */
-export const NDIS_HD_SPLIT_DEFAULT_MAX_HEADER_SIZE = 256;
-export const NDIS_HD_SPLIT_DEFAULT_BACKFILL_SIZE = 256;
-
-/**
- * What NDIS does with the NDIS_HD_SPLIT_ATTRIBUTES a miniport passes to NdisMSetMiniportAttributes
- * ("Initializing a Header-Data Split Provider"): sets NDIS_HD_SPLIT_ENABLE_HEADER_DATA_SPLIT in
- * HDSplitFlags only when CurrentCapabilities has NDIS_HD_SPLIT_CAPS_SUPPORTS_HEADER_DATA_SPLIT, and
- * fills MaxHeaderSize and BackfillSize (the backfill can take the whole header portion, so the
- * stack can make a split frame contiguous again).
- */
-export function ndisNegotiateHdSplit(attributes: { currentCapabilities: number; hdSplitFlags: number; backfillSize: number; maxHeaderSize: number }): void {
-  const on = (attributes.currentCapabilities & 0x00000001) !== 0;
-  attributes.hdSplitFlags = on ? NDIS_HD_SPLIT_ENABLE_HEADER_DATA_SPLIT : 0;
-  attributes.maxHeaderSize = on ? NDIS_HD_SPLIT_DEFAULT_MAX_HEADER_SIZE : 0;
-  attributes.backfillSize = on ? NDIS_HD_SPLIT_DEFAULT_BACKFILL_SIZE : 0;
-}
+// What NDIS fills in NDIS_HD_SPLIT_ATTRIBUTES lives with the runtime (NdisMSetMiniportAttributes
+// calls it); re-exported here beside the provider's engine.
+export { NDIS_HD_SPLIT_DEFAULT_BACKFILL_SIZE, NDIS_HD_SPLIT_DEFAULT_MAX_HEADER_SIZE, ndisNegotiateHdSplit } from '../../ndis/offload-answers.js';
 
 /** The NBL flags header-data split concerns. */
 const F = NDIS_NBL_FLAGS;

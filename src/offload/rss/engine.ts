@@ -155,6 +155,31 @@ function outerTwoTuple(hasher: ToeplitzHasher, b: Uint8Array, l: FrameLayout, ty
   return out.hashType;
 }
 
+/**
+ * The hash of a parsed frame as an RSS engine computes it: {@link rssHashFrame} on the frame, or,
+ * for an NVGRE frame when `encapsulated` (EncapsulatedPacketTaskOffload RssSupported and enabled),
+ * on the inner TCP/UDP 4-tuple, falling back to the tunnel's 2-tuple ("Supporting NVGRE in RSS").
+ * `inner` is scratch for the inner frame's layout. Returns the hash type used (0: no hash).
+ */
+export function rssHashLayout(
+  hasher: ToeplitzHasher,
+  bytes: Uint8Array,
+  l: FrameLayout,
+  inner: FrameLayout,
+  types: number,
+  encapsulated: boolean,
+  out: RssClassification,
+): number {
+  if (!(encapsulated && l.nvgre && !l.fragment)) return rssHashFrame(hasher, bytes, l, types, out);
+  parseFrame(bytes, l.innerFrameOffset, l.ipEnd - l.innerFrameOffset, inner);
+  if (inner.isIp && !inner.fragment && inner.reason === 0 && (inner.l4 === L4.Tcp || inner.l4 === L4.Udp)) {
+    const t = rssHashFrame(hasher, bytes, inner, types, out);
+    // Only a 4-tuple counts as the inner hash; otherwise fall back to the tunnel addresses.
+    if (t !== NDIS_HASH_IPV4 && t !== NDIS_HASH_IPV6 && t !== NDIS_HASH_IPV6_EX && t !== 0) return t;
+  }
+  return outerTwoTuple(hasher, bytes, l, types, out);
+}
+
 /** Why {@link RssEngine.setParameters} refused a configuration (0 = accepted). */
 export const RssParametersResult = {
   Ok: 0,
@@ -346,27 +371,26 @@ export class RssEngine {
     out.hash = 0;
     out.hashType = 0;
     if (!this.enabled) return false;
-    const types = this.hashInformation & NDIS_HASH_TYPE_MASK;
-    let t: number;
-    if (this.encapsulated && l.nvgre && !l.fragment) {
-      const inner = this.inner;
-      parseFrame(bytes, l.innerFrameOffset, l.ipEnd - l.innerFrameOffset, inner);
-      if (inner.isIp && !inner.fragment && inner.reason === 0 && (inner.l4 === L4.Tcp || inner.l4 === L4.Udp)) {
-        t = rssHashFrame(this.hasher, bytes, inner, types, out);
-        // Only a 4-tuple counts as the inner hash; otherwise fall back to the tunnel addresses.
-        if (t === NDIS_HASH_IPV4 || t === NDIS_HASH_IPV6 || t === NDIS_HASH_IPV6_EX || t === 0) t = outerTwoTuple(this.hasher, bytes, l, types, out);
-      } else {
-        t = outerTwoTuple(this.hasher, bytes, l, types, out);
-      }
-    } else {
-      t = rssHashFrame(this.hasher, bytes, l, types, out);
-    }
+    const t = rssHashLayout(this.hasher, bytes, l, this.inner, this.hashInformation & NDIS_HASH_TYPE_MASK, this.encapsulated, out);
     if (t === 0) return false;
-    const entry = out.hash & this.tableMask;
-    const q = this.entryQueue[entry]!;
-    out.queue = q;
-    out.processor = this.table[entry]!;
+    this.steer(out);
     return true;
+  }
+
+  /**
+   * The receive queue and processor of a frame whose hash is already in `out.hash` (computed
+   * elsewhere, e.g. on a worker thread, with this engine's key and hash types): the indirection
+   * table entry `hash & (entries - 1)`. Leaves `queue` -1 when RSS is off.
+   */
+  steer(out: RssClassification): void {
+    if (!this.enabled || this.tableEntries === 0) {
+      out.queue = -1;
+      out.processor = -1;
+      return;
+    }
+    const entry = out.hash & this.tableMask;
+    out.queue = this.entryQueue[entry]!;
+    out.processor = this.table[entry]!;
   }
 
   /** {@link classify} for a NET_BUFFER (copied to contiguous scratch memory when spread over MDLs). */
@@ -393,4 +417,90 @@ export function setNetBufferListHashInfo(nbl: NetBufferList, c: RssClassificatio
   NET_BUFFER_LIST_SET_HASH_VALUE(nbl, c.hash);
   NET_BUFFER_LIST_SET_HASH_TYPE(nbl, c.hashType);
   NET_BUFFER_LIST_SET_HASH_FUNCTION(nbl, c.hashType === 0 ? 0 : NdisHashFunctionToeplitz);
+}
+
+/** What OID_GEN_RECEIVE_HASH sets (NDIS_RECEIVE_HASH_PARAMETERS), decoded. */
+export interface ReceiveHashParameters {
+  /** NDIS_RECEIVE_HASH_FLAG_* (ENABLE_HASH 0x1, HASH_INFO_UNCHANGED 0x2, HASH_KEY_UNCHANGED 0x4). */
+  flags: number;
+  /** HashInformation: type | function. */
+  hashInformation: number;
+  /** The secret key (HashSecretKeySize bytes; ignored with HASH_KEY_UNCHANGED). */
+  secretKey: Uint8Array;
+}
+
+const RECEIVE_HASH_ENABLE = 0x1;
+const RECEIVE_HASH_INFO_UNCHANGED = 0x2;
+const RECEIVE_HASH_KEY_UNCHANGED = 0x4;
+
+/**
+ * Receive hash calculation without RSS (OID_GEN_RECEIVE_HASH, "an overlying driver can enable and
+ * configure hash calculations on received frames without enabling RSS"): the hash value, type and
+ * function go into each NET_BUFFER_LIST; no indirection table, no queue steering. The hash-type
+ * rules and the NVGRE inner hash are those of RSS.
+ */
+export class ReceiveHashEngine {
+  declare readonly hasher: ToeplitzHasher;
+  /** Hash types the adapter supports. */
+  declare readonly supportedTypes: number;
+  enabled = false;
+  hashInformation = 0;
+  /** Hash NVGRE packets on their inner headers. */
+  encapsulated = false;
+  private readonly inner = new FrameLayout();
+
+  constructor(supportedTypes: number) {
+    this.hasher = new ToeplitzHasher(RSS_VERIFICATION_KEY);
+    this.supportedTypes = supportedTypes;
+  }
+
+  /** The enabled hash types. */
+  get hashTypes(): number {
+    return this.hashInformation & NDIS_HASH_TYPE_MASK;
+  }
+
+  /** Back to the state after initialization: no hash, verification key. */
+  reset(): void {
+    this.enabled = false;
+    this.hashInformation = 0;
+    this.hasher.setKey(RSS_VERIFICATION_KEY);
+  }
+
+  /**
+   * Applies an OID_GEN_RECEIVE_HASH set: ENABLE_HASH clear turns hashing off (keeping the key and
+   * hash information for a later enable); HASH_INFO_UNCHANGED and HASH_KEY_UNCHANGED keep those
+   * fields. On refusal nothing changes and the {@link RssParametersResult} says why.
+   */
+  setParameters(p: ReceiveHashParameters): number {
+    const f = p.flags;
+    const hashInfo = (f & RECEIVE_HASH_INFO_UNCHANGED) !== 0 ? this.hashInformation : p.hashInformation >>> 0;
+    const keepKey = (f & RECEIVE_HASH_KEY_UNCHANGED) !== 0;
+    if ((f & RECEIVE_HASH_ENABLE) === 0) {
+      if (!keepKey && p.secretKey.length !== 0 && p.secretKey.length !== NDIS_RSS_HASH_SECRET_KEY_MAX_SIZE_REVISION_1) return RssParametersResult.BadKeySize;
+      if (!keepKey && p.secretKey.length !== 0) this.hasher.setKey(p.secretKey);
+      if ((f & RECEIVE_HASH_INFO_UNCHANGED) === 0) this.hashInformation = hashInfo;
+      this.enabled = false;
+      return RssParametersResult.Ok;
+    }
+    if ((hashInfo & NDIS_HASH_FUNCTION_MASK) !== NdisHashFunctionToeplitz) return RssParametersResult.BadHashFunction;
+    const types = hashInfo & NDIS_HASH_TYPE_MASK;
+    if (!isValidHashType(types) || (types & ~this.supportedTypes) !== 0 || (hashInfo & ~(NDIS_HASH_TYPE_MASK | NDIS_HASH_FUNCTION_MASK)) !== 0) {
+      return RssParametersResult.BadHashType;
+    }
+    if (!keepKey && p.secretKey.length !== NDIS_RSS_HASH_SECRET_KEY_MAX_SIZE_REVISION_1) return RssParametersResult.BadKeySize;
+    if (!keepKey) this.hasher.setKey(p.secretKey);
+    this.hashInformation = hashInfo;
+    this.enabled = true;
+    return RssParametersResult.Ok;
+  }
+
+  /** Hashes a parsed frame into `out` (queue and processor -1). Returns true when a hash was computed. */
+  classifyParsed(bytes: Uint8Array, l: FrameLayout, out: RssClassification): boolean {
+    out.queue = -1;
+    out.processor = -1;
+    out.hash = 0;
+    out.hashType = 0;
+    if (!this.enabled) return false;
+    return rssHashLayout(this.hasher, bytes, l, this.inner, this.hashInformation & NDIS_HASH_TYPE_MASK, this.encapsulated, out) !== 0;
+  }
 }

@@ -217,13 +217,13 @@ export class ToeplitzHasher {
     const t = this.table;
     return (
       (t[buf[srcOffset]!]! ^
-        t[0x100 | buf[srcOffset + 1]!]! ^
-        t[0x200 | buf[srcOffset + 2]!]! ^
-        t[0x300 | buf[srcOffset + 3]!]! ^
+        t[0x100 | buf[(srcOffset + 1) | 0]!]! ^
+        t[0x200 | buf[(srcOffset + 2) | 0]!]! ^
+        t[0x300 | buf[(srcOffset + 3) | 0]!]! ^
         t[0x400 | buf[dstOffset]!]! ^
-        t[0x500 | buf[dstOffset + 1]!]! ^
-        t[0x600 | buf[dstOffset + 2]!]! ^
-        t[0x700 | buf[dstOffset + 3]!]!)
+        t[0x500 | buf[(dstOffset + 1) | 0]!]! ^
+        t[0x600 | buf[(dstOffset + 2) | 0]!]! ^
+        t[0x700 | buf[(dstOffset + 3) | 0]!]!)
     );
   }
 
@@ -260,17 +260,17 @@ export class ToeplitzHasher {
     const t = this.table;
     return (
       (t[buf[srcOffset]!]! ^
-        t[0x100 | buf[srcOffset + 1]!]! ^
-        t[0x200 | buf[srcOffset + 2]!]! ^
-        t[0x300 | buf[srcOffset + 3]!]! ^
+        t[0x100 | buf[(srcOffset + 1) | 0]!]! ^
+        t[0x200 | buf[(srcOffset + 2) | 0]!]! ^
+        t[0x300 | buf[(srcOffset + 3) | 0]!]! ^
         t[0x400 | buf[dstOffset]!]! ^
-        t[0x500 | buf[dstOffset + 1]!]! ^
-        t[0x600 | buf[dstOffset + 2]!]! ^
-        t[0x700 | buf[dstOffset + 3]!]! ^
+        t[0x500 | buf[(dstOffset + 1) | 0]!]! ^
+        t[0x600 | buf[(dstOffset + 2) | 0]!]! ^
+        t[0x700 | buf[(dstOffset + 3) | 0]!]! ^
         t[0x800 | buf[portsOffset]!]! ^
-        t[0x900 | buf[portsOffset + 1]!]! ^
-        t[0xa00 | buf[portsOffset + 2]!]! ^
-        t[0xb00 | buf[portsOffset + 3]!]!)
+        t[0x900 | buf[(portsOffset + 1) | 0]!]! ^
+        t[0xa00 | buf[(portsOffset + 2) | 0]!]! ^
+        t[0xb00 | buf[(portsOffset + 3) | 0]!]!)
     );
   }
 
@@ -334,27 +334,35 @@ export class ToeplitzHasher {
     return (
       ipv6Addresses(t, buf, srcOffset, dstOffset) ^
       t[0x2000 | buf[portsOffset]!]! ^
-      t[0x2100 | buf[portsOffset + 1]!]! ^
-      t[0x2200 | buf[portsOffset + 2]!]! ^
-      t[0x2300 | buf[portsOffset + 3]!]!
+      t[0x2100 | buf[(portsOffset + 1) | 0]!]! ^
+      t[0x2200 | buf[(portsOffset + 2) | 0]!]! ^
+      t[0x2300 | buf[(portsOffset + 3) | 0]!]!
     );
   }
 }
 
 /**
- * Contributions of the IPv6 source and destination addresses: input bytes 0-31. A short loop
- * rather than 32 unrolled lookups: it stays small enough for the optimising compiler to inline
- * into the caller's loop, and measured about 1.5 times faster than the unrolled form.
+ * Contributions of the IPv6 source and destination addresses: input bytes 0-31, four bytes of each
+ * address per iteration. A short loop rather than 32 unrolled lookups: it stays small enough for
+ * the optimising compiler to inline into the caller's loop. The index sums are truncated with
+ * `| 0`: the callers have checked that they lie inside the buffer, and the truncation spares the
+ * compiled code an overflow check per byte.
  */
 function ipv6Addresses(t: Int32Array, buf: Uint8Array, src: number, dst: number): number {
   let h = 0;
-  for (let i = 0; i < 16; i += 2) {
+  for (let i = 0; i < 16; i += 4) {
     const k = i << 8;
+    const a = (src + i) | 0;
+    const b = (dst + i) | 0;
     h ^=
-      t[k | buf[src + i]!]! ^
-      t[0x100 | k | buf[src + i + 1]!]! ^
-      t[0x1000 | k | buf[dst + i]!]! ^
-      t[0x1100 | k | buf[dst + i + 1]!]!;
+      t[k | buf[a]!]! ^
+      t[0x100 | k | buf[(a + 1) | 0]!]! ^
+      t[0x200 | k | buf[(a + 2) | 0]!]! ^
+      t[0x300 | k | buf[(a + 3) | 0]!]! ^
+      t[0x1000 | k | buf[b]!]! ^
+      t[0x1100 | k | buf[(b + 1) | 0]!]! ^
+      t[0x1200 | k | buf[(b + 2) | 0]!]! ^
+      t[0x1300 | k | buf[(b + 3) | 0]!]!;
   }
   return h;
 }

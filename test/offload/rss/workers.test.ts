@@ -7,6 +7,7 @@ import { RssClassification, RssEngine } from '../../../src/offload/rss/engine.js
 import { RSS_VERIFICATION_KEY } from '../../../src/offload/rss/toeplitz.js';
 import { CSUM_ALL, validateChecksums } from '../../../src/offload/checksum/index.js';
 import { FrameLayout, parseFrame } from '../../../src/offload/layout.js';
+import { classificationFlags } from '../../../src/offload/hds/index.js';
 import * as H from '../../../src/offload/rss/hash-types.js';
 import { fixtures, hex } from '../fixtures.js';
 
@@ -52,4 +53,46 @@ void test('rings refuse capacities that are not powers of two; a full slab refus
   assert.equal(slab.add(new Uint8Array(60)), -1, 'no room for the bytes');
   assert.equal(slab.add(new Uint8Array(30)), 1);
   assert.equal(slab.add(new Uint8Array(1)), -1, 'no slot left');
+});
+
+void test('configure: the workers hash with the new key and types and validate with the new mask, for frames dispatched afterwards', async () => {
+  const frames = fixtures.rss.map((f) => hex(f.hex));
+  const slab = new FrameSlab(1 << 16, frames.length * 2);
+  for (let c = 0; c < 2; c++) for (const f of frames) assert.ok(slab.add(f) >= 0);
+  const pool = new RssWorkerPool(slab, { workers: 2, ringCapacity: 64, key: RSS_VERIFICATION_KEY, hashTypes: TYPES, checksumMask: CSUM_ALL });
+  try {
+    const n = frames.length;
+    for (let s = 0; s < n; s++) pool.dispatch(s % 2, s);
+    assert.equal(pool.wait(), true);
+    const key = Uint8Array.from(RSS_VERIFICATION_KEY, (x, i) => x ^ (i * 3 + 1));
+    pool.configure(key, H.NDIS_HASH_IPV4 | H.NDIS_HASH_IPV6, 0);
+    for (let s = n; s < 2 * n; s++) pool.dispatch(s % 2, s);
+    assert.equal(pool.wait(), true);
+    const engine = new RssEngine(TYPES, 1, 1);
+    engine.setParameters({ flags: 0, baseCpuNumber: 0, hashInformation: H.NDIS_HASH_IPV4 | H.NDIS_HASH_IPV6 | 1, indirectionTable: [0], secretKey: key, defaultProcessor: -1 });
+    const cls = new RssClassification();
+    const layout = new FrameLayout();
+    for (let s = n; s < 2 * n; s++) {
+      const f = frames[s - n]!;
+      engine.classify(f, 0, f.length, cls);
+      assert.equal(pool.results.hash(s), cls.hash, `slot ${s}: hashed with the new key`);
+      assert.equal(pool.results.hashType(s), cls.hashType, `slot ${s}: 2-tuple types only`);
+      assert.equal(pool.results.checksum(s), 0, `slot ${s}: nothing validated`);
+      parseFrame(f, 0, f.length, layout);
+      assert.equal(pool.results.nblFlags(s), classificationFlags(layout), `slot ${s}: NBL classification flags`);
+    }
+    assert.ok([...Array(n).keys()].some((s) => pool.results.hash(s) !== pool.results.hash(s + n)), 'the first frames kept the old key');
+  } finally {
+    await pool.close();
+  }
+});
+
+void test('a ring whose consumer does not answer: waitProcessed gives up at its deadline', () => {
+  const ring = new DescriptorRing(4);
+  ring.push(1);
+  ring.publish();
+  const start = Date.now();
+  assert.equal(ring.waitProcessed(1, Date.now() + 30), false);
+  assert.ok(Date.now() - start >= 30);
+  assert.equal(ring.pending, 1);
 });

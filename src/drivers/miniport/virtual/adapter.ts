@@ -8,7 +8,9 @@
  *   RSS hash computed and stored in the NBL, split into header and data MDLs when header-data split
  *   is on, and queued on a receive queue — the default queue, one per RSS processor, or a VMQ queue —
  *   whose message-interrupt DPC indicates it, at most MaxNblsToIndicate per run (receive side
- *   throttle);
+ *   throttle); with RssWorkers the validation, hash and classification run on worker threads over
+ *   shared receive memory instead, and a worker DPC takes their results in arrival order before
+ *   the frames are queued;
  * - send: NET_BUFFERs go on the wire zero-copy; when the NBL asks for checksums they are computed
  *   on the way out (the sender's memory is not touched), and a large send is cut into segments
  *   (LSOv1/v2, NVGRE included) after its send rules are checked; completions come from a DPC with
@@ -46,7 +48,8 @@ import { FrameLayout, parseFrame } from '../../../offload/layout.js';
 import { ChecksumTxResult, fillTransmitChecksums, validateChecksums } from '../../../offload/checksum/index.js';
 import { LsoResult, LsoSegmenter, checkLsoNetBufferList, completeLso, describeLsoResult, lsoRuleId } from '../../../offload/lso/index.js';
 import type { RssEngine} from '../../../offload/rss/engine.js';
-import { RssClassification, setNetBufferListHashInfo } from '../../../offload/rss/engine.js';
+import { RssClassification, setNetBufferListHashInfo, type ReceiveHashEngine } from '../../../offload/rss/engine.js';
+import { FrameSlab, RESULT, RESULT_STRIDE, RssWorkerPool } from '../../../offload/rss/workers.js';
 import { HdsDecision, NDIS_HD_SPLIT_COMBINE_ALL_HEADERS, classificationFlags, decideHdsSplit } from '../../../offload/hds/index.js';
 import type { VmqQueueSet} from '../../../offload/vmq/index.js';
 import { VmqMatch, type VmqQueue } from '../../../offload/vmq/index.js';
@@ -94,10 +97,16 @@ export class VirtualStatistics {
   rxChecksumFailed = 0;
   /** Received frames given an RSS hash. */
   rssHashed = 0;
+  /** Received frames given a hash by receive hash calculation (OID_GEN_RECEIVE_HASH, RSS off). */
+  receiveHashed = 0;
   /** Received frames split into header and data (header-data split). */
   hdsSplit = 0;
   /** Received frames steered to a VMQ queue. */
   vmqSteered = 0;
+  /** Received frames whose offload work the RSS worker threads did. */
+  rssWorkerFrames = 0;
+  /** Times the worker threads did not answer in time (the adapter then does the work itself). */
+  rssWorkerTimeouts = 0;
   /** Sent NET_BUFFERs whose checksums the adapter computed, and requests it could not honour. */
   txChecksumOffloaded = 0;
   txChecksumErrors = 0;
@@ -125,12 +134,20 @@ export interface VirtualAdapterOptions {
   offload: VirtualOffload;
   /** RSS (null when *RSS is off or VMQ is preferred). */
   rss: RssEngine | null;
+  /** Receive hash calculation without RSS (OID_GEN_RECEIVE_HASH). */
+  receiveHash: ReceiveHashEngine;
   /** VMQ (null when not advertised). */
   vmq: VmqQueueSet | null;
   /** Header-data split attributes after NDIS filled them (null when *HeaderDataSplit is off). */
   hds: NdisHdSplitAttributes | null;
   /** Where MaxNblsToIndicate comes from. */
   throttle: ReceiveThrottleSource;
+  /**
+   * Worker threads that do the per-frame receive offload work (checksum validation, RSS hash,
+   * classification) in parallel, over receive buffers in shared memory (0: none, all of it on the
+   * receive path). Used with RSS only, and not with header-data split.
+   */
+  rssWorkers: number;
 }
 
 const RUNNING = 0;
@@ -141,6 +158,9 @@ const PAUSED = 2;
 export const ReceiveQueueKind = { Default: 0, Rss: 1, Vmq: 2 } as const;
 
 const PAGE = 4096;
+
+/** How long the receive path waits for the RSS worker threads before doing their work itself. */
+const RSS_WORKER_TIMEOUT_MS = 10_000;
 
 /** One hardware receive queue: its NBLs waiting for the DPC, its message interrupt, its counters. */
 export class ReceiveQueue {
@@ -169,6 +189,8 @@ export class ReceiveQueue {
 
 /** A receive buffer: its NBL, the MDLs over its memory, and the queue it was indicated on. */
 class Rcb {
+  /** Index of the buffer (its slot in the shared frame table when RSS workers are on). */
+  readonly index: number;
   readonly nbl: NetBufferList;
   /** The frame buffer (with header-data split: the data buffer, page-aligned). */
   readonly dataMdl: Mdl;
@@ -180,7 +202,8 @@ class Rcb {
   readonly headerBase: number;
   queue: ReceiveQueue | null = null;
 
-  constructor(nbl: NetBufferList, slab: Uint8Array, base: number, size: number, headerSlab: Uint8Array | null, headerBase: number) {
+  constructor(index: number, nbl: NetBufferList, slab: Uint8Array, base: number, size: number, headerSlab: Uint8Array | null, headerBase: number) {
+    this.index = index;
     this.nbl = nbl;
     this.dataMdl = new Mdl();
     this.dataMdl.buffer = slab;
@@ -221,6 +244,8 @@ export class VirtualAdapter implements HubPort {
   /** Task offloads, RSS, VMQ and header-data split. */
   readonly offload: VirtualOffload;
   readonly rss: RssEngine | null;
+  /** Receive hash calculation without RSS (OID_GEN_RECEIVE_HASH). */
+  readonly receiveHash: ReceiveHashEngine;
   readonly vmq: VmqQueueSet | null;
   readonly hds: NdisHdSplitAttributes | null;
   /** HDSplitCombineFlags set by OID_GEN_HD_SPLIT_PARAMETERS. */
@@ -250,6 +275,16 @@ export class VirtualAdapter implements HubPort {
   private readonly txStaging: Uint8Array;
   /** An LSO send-rule violation to report once the NBL is safely queued for completion. */
   private pendingViolation = 0;
+  // RSS on worker threads (RssWorkers keyword): the pool, the shared receive memory, the frames
+  // handed to the workers in arrival order, and the DPC that takes their results.
+  private readonly rssWorkerCount: number;
+  private rssPool: RssWorkerPool | null = null;
+  private frameSlab: FrameSlab | null = null;
+  private workerResults: Int32Array = new Int32Array(0);
+  private readonly inFlight = new NblQueue();
+  private readonly workerDpc: Dpc;
+  private nextWorker = 0;
+  private batchLeft = 0;
 
   constructor(ndis: Ndis, handle: MiniportBlock, o: VirtualAdapterOptions) {
     this.ndis = ndis;
@@ -265,6 +300,7 @@ export class VirtualAdapter implements HubPort {
     this.vlanOffload = o.vlanOffload;
     this.offload = o.offload;
     this.rss = o.rss;
+    this.receiveHash = o.receiveHash;
     this.vmq = o.vmq;
     this.hds = o.hds;
     this.rcbSize = o.mtu + 14 + 4;
@@ -276,20 +312,6 @@ export class VirtualAdapter implements HubPort {
       initialCount: o.receiveBuffers,
       maxCount: o.receiveBuffers,
     });
-    // Receive memory: one slab of frame buffers; with header-data split a page per buffer (the
-    // data portion starts BackfillSize bytes into its page) and a slab of header buffers.
-    const hds = o.hds;
-    const backfill = hds === null ? 0 : hds.backfillSize;
-    const stride = hds === null ? this.rcbSize : Math.ceil((backfill + this.rcbSize) / PAGE) * PAGE;
-    const slab = new Uint8Array(o.receiveBuffers * stride);
-    const headerSlab = hds === null ? null : new Uint8Array(o.receiveBuffers * hds.maxHeaderSize);
-    for (let i = 0; i < o.receiveBuffers; i++) {
-      const nbl = this.pool.allocateNetBufferList()!;
-      const rcb = new Rcb(nbl, slab, i * stride, stride, headerSlab, hds === null ? 0 : i * hds.maxHeaderSize);
-      nbl.miniportReserved[0] = rcb;
-      this.rcbs.push(rcb);
-      this.freeRcbs.enqueue(nbl);
-    }
     const processor = o.processor % ndis.scheduler.processorCount;
     const handler = (ctx: unknown, id: number, t: NdisReceiveThrottleParameters): void => (ctx as VirtualAdapter).messageInterruptDpc(id, t);
     const addQueue = (kind: number, cpu: number): void => {
@@ -303,9 +325,51 @@ export class VirtualAdapter implements HubPort {
     if (o.rss !== null) for (let i = 0; i < o.rss.maxQueues; i++) addQueue(ReceiveQueueKind.Rss, i % ndis.scheduler.processorCount);
     this.vmqQueueBase = this.receiveQueues.length;
     if (o.vmq !== null) for (let i = 0; i < o.vmq.maxQueues; i++) addQueue(ReceiveQueueKind.Vmq, processor);
+    this.rssWorkerCount = Math.max(0, Math.min(16, Math.floor(o.rssWorkers)));
+    this.workerDpc = new Dpc((_d, ctx) => (ctx as VirtualAdapter).completeWorkerFrames(), this, `${handle.name}:rxw`);
+    this.workerDpc.processor = processor;
     this.txDpc = new Dpc((_d, ctx) => (ctx as VirtualAdapter).sendCompleteDpc(), this, `${handle.name}:txc`);
     this.txDpc.processor = processor;
     this.pauseTimer = ndis.allocateTimerObject(handle, (_a, ctx) => (ctx as VirtualAdapter).checkPauseDone(), this, `${handle.name}:pause`);
+  }
+
+  /**
+   * Allocates the receive buffers: one slab of frame buffers; with header-data split a page per
+   * buffer (the data portion starts BackfillSize bytes into its page) and a slab of header buffers
+   * of MaxHeaderSize bytes. Called once the header-data split attributes are settled (NDIS fills
+   * them in NdisMSetMiniportAttributes), before the adapter receives anything.
+   */
+  allocateReceiveBuffers(count: number): void {
+    if (this.rcbs.length !== 0) throw new Error('receive buffers are already allocated');
+    const hds = this.hds;
+    const backfill = hds === null ? 0 : hds.backfillSize;
+    let stride = hds === null ? this.rcbSize : Math.ceil((backfill + this.rcbSize) / PAGE) * PAGE;
+    let slab: Uint8Array;
+    const rss = this.rss;
+    if (this.rssWorkerCount > 0 && rss !== null && hds === null) {
+      // Buffers on cache-line boundaries: copies into shared memory are much slower unaligned,
+      // and two workers then never share a line of frame data.
+      stride = Math.ceil(stride / 64) * 64;
+      // Receive memory the worker threads read in place; results come back per buffer.
+      const frames = new FrameSlab(count * stride, count);
+      slab = frames.bytes;
+      this.frameSlab = frames;
+      let ring = 2;
+      while (ring < count) ring *= 2;
+      this.rssPool = new RssWorkerPool(frames, { workers: this.rssWorkerCount, ringCapacity: ring, ...this.workerConfig(rss) });
+      this.rssPool.unref();
+      this.workerResults = this.rssPool.results.values;
+    } else {
+      slab = new Uint8Array(count * stride);
+    }
+    const headerSlab = hds === null ? null : new Uint8Array(count * hds.maxHeaderSize);
+    for (let i = 0; i < count; i++) {
+      const nbl = this.pool.allocateNetBufferList()!;
+      const rcb = new Rcb(i, nbl, slab, i * stride, stride, headerSlab, hds === null ? 0 : i * hds.maxHeaderSize);
+      nbl.miniportReserved[0] = rcb;
+      this.rcbs.push(rcb);
+      this.freeRcbs.enqueue(nbl);
+    }
   }
 
   get running(): boolean {
@@ -425,6 +489,10 @@ export class VirtualAdapter implements HubPort {
     }
     // Short frames are padded to the Ethernet minimum of 60 bytes.
     while (n < 60) buf[at + n++] = 0;
+    if (this.rssPool !== null) {
+      this.receiveOnWorker(nbl, rcb, at, n, broadcast, group);
+      return true;
+    }
     const o = this.offload;
     const rss = this.rss;
     const l = this.layout;
@@ -465,6 +533,11 @@ export class VirtualAdapter implements HubPort {
         s.rssHashed++;
         if (q === this.defaultQueue && this.rssOut.queue >= 0) q = this.receiveQueues[this.rssQueueBase + this.rssOut.queue]!;
       }
+    } else if (this.receiveHash.enabled) {
+      const rh = this.receiveHash;
+      rh.encapsulated = o.nvgre;
+      if (rh.classifyParsed(buf, l, this.rssOut)) s.receiveHashed++;
+      setNetBufferListHashInfo(nbl, this.rssOut);
     }
     let flags = classificationFlags(l);
     const nb = nbl.firstNetBuffer!;
@@ -514,6 +587,131 @@ export class VirtualAdapter implements HubPort {
     q.nbls.enqueue(nbl);
     q.interrupt.fire();
     return true;
+  }
+
+  /**
+   * The receive path with RSS workers: the frame stays where the DMA put it (shared memory) and
+   * its buffer number goes to a worker (round robin, 32 frames at a time); the NBL waits, in
+   * arrival order, for the worker DPC to take the results.
+   */
+  private receiveOnWorker(nbl: NetBufferList, rcb: Rcb, at: number, n: number, broadcast: boolean, group: boolean): void {
+    const s = this.stats;
+    this.frameSlab!.set(rcb.index, at, n);
+    this.wholeFrame(nbl.firstNetBuffer!, rcb, at, n);
+    nbl.status = NDIS_STATUS.SUCCESS;
+    if (broadcast) {
+      s.ifHCInBroadcastPkts++;
+      s.ifHCInBroadcastOctets += n;
+    } else if (group) {
+      s.ifHCInMulticastPkts++;
+      s.ifHCInMulticastOctets += n;
+    } else {
+      s.ifHCInUcastPkts++;
+      s.ifHCInUcastOctets += n;
+    }
+    if (this.batchLeft === 0) {
+      this.nextWorker = (this.nextWorker + 1) % this.rssWorkerCount;
+      this.batchLeft = 32;
+    }
+    this.batchLeft--;
+    this.rssPool!.dispatch(this.nextWorker, rcb.index);
+    this.inFlight.enqueue(nbl);
+    this.ndis.queueDpc(this.workerDpc);
+  }
+
+  /** What the workers compute, from the current RSS and checksum configuration. */
+  private workerConfig(rss: RssEngine): { key: Uint8Array; hashTypes: number; checksumMask: number; encapsulated: boolean } {
+    const rh = this.receiveHash;
+    const h = rss.enabled ? rss : rh.enabled ? rh : null;
+    return { key: (h ?? rss).hasher.key, hashTypes: h === null ? 0 : h.hashTypes, checksumMask: this.offload.rxMask, encapsulated: this.offload.nvgre };
+  }
+
+  /** Gives the workers the current configuration (after an OID set changed it). */
+  configureRssWorkers(): void {
+    const pool = this.rssPool;
+    if (pool === null || this.rss === null) return;
+    const c = this.workerConfig(this.rss);
+    if (!pool.wait(RSS_WORKER_TIMEOUT_MS)) {
+      this.stopRssWorkers();
+      return;
+    }
+    pool.configure(c.key, c.hashTypes, c.checksumMask, c.encapsulated);
+  }
+
+  /** Stops the worker threads for good; the receive path does the work itself from now on. */
+  private stopRssWorkers(): void {
+    this.stats.rssWorkerTimeouts++;
+    this.rssPool?.terminate();
+    this.rssPool = null;
+  }
+
+  /**
+   * The worker DPC: waits for the workers to finish the frames handed to them, then for each, in
+   * arrival order, stores what they computed in the NBL (checksum OOB, hash value/type/function,
+   * NBL flags), steers it by the indirection table and queues it on its receive queue. Frames of
+   * a stuck worker are done here instead.
+   */
+  completeWorkerFrames(): void {
+    if (this.inFlight.isEmpty) return;
+    if (this.rssPool !== null && !this.rssPool.wait(RSS_WORKER_TIMEOUT_MS)) this.stopRssWorkers();
+    const inline = this.rssPool === null;
+    const rss = this.rss!;
+    const rh = this.receiveHash;
+    const o = this.offload;
+    const res = this.workerResults;
+    const out = this.rssOut;
+    const s = this.stats;
+    let nbl: NetBufferList | null;
+    while ((nbl = this.inFlight.dequeue()) !== null) {
+      const rcb = nbl.miniportReserved[0] as Rcb;
+      let bits: number;
+      let flags: number;
+      if (inline) {
+        const nb = nbl.firstNetBuffer!;
+        const buf = rcb.dataMdl.buffer;
+        const at = rcb.dataBase + nb.dataOffset;
+        const l = this.layout;
+        parseFrame(buf, at, nb.dataLength, l);
+        bits = o.rxMask === 0 ? 0 : validateChecksums(buf, l, o.rxMask);
+        rss.encapsulated = o.nvgre;
+        rh.encapsulated = o.nvgre;
+        if (rss.enabled) rss.classifyParsed(buf, l, out);
+        else rh.classifyParsed(buf, l, out);
+        flags = classificationFlags(l);
+      } else {
+        const r = rcb.index * RESULT_STRIDE;
+        bits = res[r + RESULT.CHECKSUM]!;
+        flags = res[r + RESULT.NBL_FLAGS]!;
+        out.hashType = rss.enabled || rh.enabled ? res[r + RESULT.HASH_TYPE]! : 0;
+        out.hash = out.hashType === 0 ? 0 : res[r + RESULT.HASH]! >>> 0;
+        out.queue = -1;
+        if (out.hashType !== 0 && rss.enabled) rss.steer(out);
+        s.rssWorkerFrames++;
+      }
+      if (o.rxMask !== 0) {
+        nbl.netBufferListInfo[NDIS_NET_BUFFER_LIST_INFO.TcpIpChecksumNetBufferListInfo] = bits;
+        if (bits !== 0) {
+          s.rxChecksumChecked++;
+          if ((bits & 0x7) !== 0) s.rxChecksumFailed++;
+        }
+      }
+      let q = this.defaultQueue;
+      if (rss.enabled) {
+        setNetBufferListHashInfo(nbl, out);
+        if (out.hashType !== 0) {
+          s.rssHashed++;
+          if (out.queue >= 0) q = this.receiveQueues[this.rssQueueBase + out.queue]!;
+        }
+      } else if (rh.enabled) {
+        setNetBufferListHashInfo(nbl, out);
+        if (out.hashType !== 0) s.receiveHashed++;
+      }
+      nbl.nblFlags = flags;
+      rcb.queue = q;
+      q.frames++;
+      q.nbls.enqueue(nbl);
+      q.interrupt.fire();
+    }
   }
 
   /** An unsplit frame: one MDL over the receive buffer, the frame at `at`. */
@@ -798,6 +996,20 @@ export class VirtualAdapter implements HubPort {
   /** MiniportPause: stop taking frames, drop the receive queues, wait for sends and receives in flight. */
   pause(): NdisStatus {
     this.state = PAUSING;
+    // Frames the workers hold are dropped like any frame not yet indicated, once the workers are
+    // done reading them (their buffers are reused).
+    if (!this.inFlight.isEmpty) {
+      if (this.rssPool !== null && !this.rssPool.wait(RSS_WORKER_TIMEOUT_MS)) this.stopRssWorkers();
+      this.ndis.scheduler.removeQueuedDpc(this.workerDpc);
+      let x = this.inFlight.takeAll();
+      while (x !== null) {
+        const next: NetBufferList | null = x.next;
+        this.stats.rcvFlushedOnPause++;
+        this.stats.ifInDiscards++;
+        this.recycle(x);
+        x = next;
+      }
+    }
     // Frames received but not yet indicated never leave the NIC.
     for (const q of this.receiveQueues) {
       let x = q.nbls.takeAll();
@@ -850,6 +1062,9 @@ export class VirtualAdapter implements HubPort {
     this.ndis.freeTimerObject(this.pauseTimer);
     for (const q of this.receiveQueues) q.interrupt.cancel();
     this.ndis.scheduler.removeQueuedDpc(this.txDpc);
+    this.ndis.scheduler.removeQueuedDpc(this.workerDpc);
+    this.rssPool?.terminate();
+    this.rssPool = null;
     for (const r of this.rcbs) this.pool.freeNetBufferList(r.nbl);
     this.ndis.freeNetBufferListPool(this.pool);
   }

@@ -13,7 +13,10 @@
  * `MaxNblsPerIndicate` (the miniport's own cap per receive indication, default 0 = none),
  * `LowResourceThreshold`, `*PriorityVLANTag` (non-zero: 802.1Q tags to and from the OOB),
  * `Processor` (default receive DPC target), VMQ queues (`VmqQueues`, default 8) and filters
- * (`VmqFilters`, default 16), and the offload keywords of offload.ts.
+ * (`VmqFilters`, default 16), `RssWorkers` (worker threads that do the per-frame receive offload
+ * work — checksum validation, RSS hash, classification — in parallel over receive buffers in
+ * shared memory; default 0; used when RSS is advertised and header-data split is off), and the
+ * offload keywords of offload.ts.
  */
 import {
   MediaConnectState,
@@ -38,9 +41,9 @@ import { VirtualHub } from './hub.js';
 import { VIRTUAL_SUPPORTED_OIDS, virtualOidRequest } from './oid.js';
 import { VirtualOffload, readOffloadKeywords } from './offload.js';
 import { VIRTUAL_RSS_HASH_TYPES, offloadSupportedOids, receiveFilterCapabilities, rssCapabilities } from './oid-offload.js';
-import { RssEngine } from '../../../offload/rss/engine.js';
+import { ReceiveHashEngine, RssEngine } from '../../../offload/rss/engine.js';
 import { VmqQueueSet } from '../../../offload/vmq/index.js';
-import { NDIS_HD_SPLIT_CAPS, ndisNegotiateHdSplit } from '../../../offload/hds/index.js';
+import { NDIS_HD_SPLIT_CAPS } from '../../../offload/hds/index.js';
 import { FixedReceiveThrottle, type ReceiveThrottleSource } from '../../../offload/throttle.js';
 import type { NdisHdSplitAttributes } from '../../../ndis/structs-offload.js';
 
@@ -159,10 +162,9 @@ export class VirtualMiniportDriver {
     let hds: NdisHdSplitAttributes | null = null;
     if (kw.headerDataSplit) {
       const caps = NDIS_HD_SPLIT_CAPS.SUPPORTS_HEADER_DATA_SPLIT | NDIS_HD_SPLIT_CAPS.SUPPORTS_IPV4_OPTIONS | NDIS_HD_SPLIT_CAPS.SUPPORTS_IPV6_EXTENSION_HEADERS | NDIS_HD_SPLIT_CAPS.SUPPORTS_TCP_OPTIONS;
+      // NDIS fills HDSplitFlags, BackfillSize and MaxHeaderSize in NdisMSetMiniportAttributes; the
+      // receive buffers, which depend on them, are allocated after that call.
       hds = { hardwareCapabilities: caps, currentCapabilities: caps, hdSplitFlags: 0, backfillSize: 0, maxHeaderSize: 0 };
-      // NDIS fills HDSplitFlags, BackfillSize and MaxHeaderSize (see ndisNegotiateHdSplit): the
-      // receive buffers depend on them, so they are settled before the adapter is built.
-      ndisNegotiateHdSplit(hds);
     }
     const options = {
       hub: this.hub(hubName),
@@ -176,9 +178,11 @@ export class VirtualMiniportDriver {
       processor: num('Processor', index),
       offload: new VirtualOffload(kw, mtu, vlanOffload),
       rss: rssOn ? new RssEngine(VIRTUAL_RSS_HASH_TYPES, processors, kw.numRssQueues) : null,
+      receiveHash: new ReceiveHashEngine(VIRTUAL_RSS_HASH_TYPES),
       vmq: vmqOn ? new VmqQueueSet(vmqQueues, vmqFilters, kw.vmqVlanFiltering, 30) : null,
       hds,
       throttle: this.receiveThrottle,
+      rssWorkers: num('RssWorkers', 0),
     };
     ndis.closeConfiguration(cfg);
     if (mac === null || mtu < 46 || mtu > 65_000) return NDIS_STATUS.INVALID_PARAMETER;
@@ -235,6 +239,7 @@ export class VirtualMiniportDriver {
         currentReceiveFilterCapabilities: vmq === null ? null : receiveFilterCapabilities(vmq.maxQueues, vmq.maxFilters, vmq.vlanFiltering, true),
       });
     }
+    a.allocateReceiveBuffers(options.receiveBuffers);
     return NDIS_STATUS.SUCCESS;
   }
 }

@@ -16,9 +16,13 @@ import {
   type NdisStatus,
   type NdisStatusIndication,
 } from '../../../ndis/index.js';
+import { NDIS_RSS_PARAM_FLAG } from '../../../ndis/constants.js';
+import { NDIS_HASH_FUNCTION_MASK } from '../../../offload/rss/hash-types.js';
 import {
   NDIS_RECEIVE_FILTER,
+  NDIS_RECEIVE_HASH_FLAG,
   NDIS_RECEIVE_SCALE_PARAMETERS_REVISION_2,
+  NDIS_SIZEOF_RECEIVE_HASH_PARAMETERS_REVISION_1,
   NDIS_RSS_CAPS,
   NDIS_SIZEOF_HD_SPLIT_PARAMETERS_REVISION_1,
   NDIS_SIZEOF_OFFLOAD_ENCAPSULATION_REVISION_1,
@@ -35,6 +39,7 @@ import {
   decodeReceiveFilterParameters,
   decodeReceiveQueueAllocationCompleteArray,
   decodeReceiveQueueFreeParameters,
+  decodeReceiveHashParameters,
   decodeReceiveQueueParameters,
   decodeReceiveScaleParameters,
   encodeHdSplitCurrentConfig,
@@ -43,7 +48,6 @@ import {
   encodeReceiveFilterCapabilities,
   encodeReceiveQueueParameters,
   encodeReceiveQueueState,
-  encodeReceiveScaleCapabilities,
   encodeReceiveScaleParameters,
   isDecodeError,
   writeAllocationComplete,
@@ -99,6 +103,7 @@ export function receiveFilterCapabilities(numQueues: number, maxFilters: number,
 /** The OIDs the offload features of an adapter add to OID_GEN_SUPPORTED_LIST. */
 export function offloadSupportedOids(rss: boolean, hds: boolean, vmq: boolean): number[] {
   const list: number[] = [OID.TCP_OFFLOAD_PARAMETERS, OID.TCP_OFFLOAD_CURRENT_CONFIG, OID.TCP_OFFLOAD_HARDWARE_CAPABILITIES, OID.OFFLOAD_ENCAPSULATION];
+  list.push(OID.GEN_RECEIVE_HASH);
   if (rss) list.push(OID.GEN_RECEIVE_SCALE_CAPABILITIES, OID.GEN_RECEIVE_SCALE_PARAMETERS);
   if (hds) list.push(OID.GEN_HD_SPLIT_PARAMETERS, OID.GEN_HD_SPLIT_CURRENT_CONFIG);
   if (vmq) {
@@ -157,9 +162,8 @@ export function offloadOidRequest(a: VirtualAdapter, r: NdisOidRequest): NdisSta
     case OID.TCP_OFFLOAD_HARDWARE_CAPABILITIES:
       if (!query) return NDIS_STATUS.NOT_SUPPORTED;
       return writeBytes(r, encodeOffload(o.hardware));
-    case OID.TCP_OFFLOAD_CURRENT_CONFIG:
-      if (!query) return NDIS_STATUS.NOT_SUPPORTED;
-      return writeBytes(r, encodeOffload(o.current));
+    // OID_TCP_OFFLOAD_CURRENT_CONFIG and OID_GEN_RECEIVE_SCALE_CAPABILITIES are answered by NDIS
+    // from the attributes and status indications; they never reach the miniport.
     case OID.TCP_OFFLOAD_PARAMETERS: {
       if (!set) return NDIS_STATUS.NOT_SUPPORTED;
       const b = input(r, NDIS_SIZEOF_OFFLOAD_PARAMETERS_REVISION_1);
@@ -186,9 +190,6 @@ export function offloadOidRequest(a: VirtualAdapter, r: NdisOidRequest): NdisSta
       return NDIS_STATUS.SUCCESS;
     }
     // ---- RSS ----
-    case OID.GEN_RECEIVE_SCALE_CAPABILITIES:
-      if (a.rss === null || !query) return NDIS_STATUS.NOT_SUPPORTED;
-      return writeBytes(r, encodeReceiveScaleCapabilities(rssCapabilities(a.rss.maxQueues)));
     case OID.GEN_RECEIVE_SCALE_PARAMETERS: {
       const rss = a.rss;
       if (rss === null) return NDIS_STATUS.NOT_SUPPORTED;
@@ -211,9 +212,24 @@ export function offloadOidRequest(a: VirtualAdapter, r: NdisOidRequest): NdisSta
       if (b === null) return NDIS_STATUS.INVALID_LENGTH;
       const p = decodeReceiveScaleParameters(b);
       if (isDecodeError(p)) return p;
+      // RSS and receive hash calculation exclude each other: the one on must be turned off first.
+      const disable = (p.flags & NDIS_RSS_PARAM_FLAG.DISABLE_RSS) !== 0 || ((p.flags & NDIS_RSS_PARAM_FLAG.HASH_INFO_UNCHANGED) === 0 && (p.hashInformation & NDIS_HASH_FUNCTION_MASK) === 0);
+      if (!disable && a.receiveHash.enabled) return NDIS_STATUS.NOT_SUPPORTED;
       const result = rss.setParameters(p);
       if (result !== RssParametersResult.Ok) return NDIS_STATUS.INVALID_PARAMETER;
       a.retargetRssQueues();
+      r.bytesRead = b.length;
+      return NDIS_STATUS.SUCCESS;
+    }
+    case OID.GEN_RECEIVE_HASH: {
+      // Queries are answered by NDIS from the sets the adapter accepted.
+      if (!set) return NDIS_STATUS.NOT_SUPPORTED;
+      const b = input(r, NDIS_SIZEOF_RECEIVE_HASH_PARAMETERS_REVISION_1);
+      if (b === null) return NDIS_STATUS.INVALID_LENGTH;
+      const p = decodeReceiveHashParameters(b);
+      if (isDecodeError(p)) return p;
+      if ((p.flags & NDIS_RECEIVE_HASH_FLAG.ENABLE_HASH) !== 0 && a.rss !== null && a.rss.enabled) return NDIS_STATUS.NOT_SUPPORTED;
+      if (a.receiveHash.setParameters(p) !== RssParametersResult.Ok) return NDIS_STATUS.INVALID_PARAMETER;
       r.bytesRead = b.length;
       return NDIS_STATUS.SUCCESS;
     }

@@ -61,7 +61,12 @@ const VENDOR_DESCRIPTION = new TextEncoder().encode('ndis-ts virtual Ethernet ad
 
 /** MiniportOidRequest of the virtual miniport. */
 export function virtualOidRequest(a: VirtualAdapter, r: NdisOidRequest): NdisStatus {
+  // A set may change what the RSS workers compute: the frames they hold are finished under the
+  // configuration they were received with, and the workers get the new one afterwards.
+  const set = r.requestType === NdisRequestType.SetInformation;
+  if (set) a.completeWorkerFrames();
   const offload = offloadOidRequest(a, r);
+  if (set) a.configureRssWorkers();
   if (offload !== null) return offload;
   const s = a.stats;
   if (r.requestType === NdisRequestType.QueryInformation || r.requestType === NdisRequestType.QueryStatistics) {
